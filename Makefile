@@ -1,0 +1,40 @@
+# Everything a newcomer needs. Only Python 3.11+ must be installed; `make install` does the rest.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install run test dev check-defs clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --quiet
+	touch $@
+
+## Simulate a company (if the landing folder is empty), run the whole pipeline, print the riskiest accounts.
+run: install
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/python -m dagster_project.cli prepare
+	$(BIN)/dagster job execute -m dagster_project.definitions -j daily_refresh
+	$(BIN)/python -m dagster_project.cli report
+
+## Unit, dbt and end-to-end tests.
+test: install
+	$(BIN)/python -m dagster_project.cli prepare --manifest-only
+	$(BIN)/pytest
+
+## The Dagster UI on http://127.0.0.1:3000 (webserver and daemon).
+dev: install
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/python -m dagster_project.cli prepare
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+check-defs: install
+	$(BIN)/python -m dagster_project.cli prepare --manifest-only
+	$(BIN)/dagster definitions validate -m dagster_project.definitions
+
+clean:
+	rm -rf data .dagster_home dbt_project/target dbt_project/logs

@@ -1,0 +1,1 @@
+"""Account Health Warehouse: churn and expansion scoring for B2B SaaS accounts."""

@@ -1,0 +1,166 @@
+"""The raw data contract (SPEC section 3): the one place that knows raw table names,
+their columns, types, primary keys and allowed values.
+
+The simulator writes it, ingestion validates against it, and data-quality checks read
+their critical columns from it. Column types are DuckDB types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+RAW_SCHEMA = "raw"
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """One raw table of the contract."""
+
+    name: str
+    primary_key: str
+    required: dict[str, str]
+    optional: dict[str, str] = field(default_factory=dict)
+    mandatory: bool = False  # a company must provide this table
+    account_fk: bool = True  # has account_id referencing accounts
+    enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> dict[str, str]:
+        """All contract columns, required first, with their DuckDB types."""
+        return {**self.required, **self.optional}
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{RAW_SCHEMA}.{self.name}"
+
+
+TABLES: dict[str, RawTable] = {
+    t.name: t
+    for t in [
+        RawTable(
+            name="accounts",
+            primary_key="account_id",
+            mandatory=True,
+            account_fk=False,
+            required={"account_id": "VARCHAR", "created_at": "TIMESTAMP"},
+            optional={
+                "account_name": "VARCHAR",
+                "industry": "VARCHAR",
+                "employee_count": "INTEGER",
+                "region": "VARCHAR",
+                "csm_owner_id": "VARCHAR",
+                "updated_at": "TIMESTAMP",
+            },
+        ),
+        RawTable(
+            name="users",
+            primary_key="user_id",
+            required={"user_id": "VARCHAR", "account_id": "VARCHAR", "created_at": "TIMESTAMP"},
+            optional={"email": "VARCHAR", "role": "VARCHAR", "deactivated_at": "TIMESTAMP"},
+            enums={"role": ("admin", "member", "viewer")},
+        ),
+        RawTable(
+            name="events",
+            primary_key="event_id",
+            mandatory=True,
+            required={
+                "event_id": "VARCHAR",
+                "account_id": "VARCHAR",
+                "event_name": "VARCHAR",
+                "occurred_at": "TIMESTAMP",
+            },
+            optional={
+                "user_id": "VARCHAR",
+                "feature": "VARCHAR",
+                "received_at": "TIMESTAMP",
+                "properties": "VARCHAR",
+            },
+        ),
+        RawTable(
+            name="subscriptions",
+            primary_key="subscription_id",
+            required={
+                "subscription_id": "VARCHAR",
+                "account_id": "VARCHAR",
+                "status": "VARCHAR",
+                "mrr": "DOUBLE",
+                "valid_from": "TIMESTAMP",
+            },
+            optional={
+                "plan": "VARCHAR",
+                "seats": "INTEGER",
+                "currency": "VARCHAR",
+                "billing_interval": "VARCHAR",
+                "valid_to": "TIMESTAMP",
+                "current_period_end": "TIMESTAMP",
+                "canceled_at": "TIMESTAMP",
+            },
+            enums={
+                "status": ("trialing", "active", "past_due", "canceled"),
+                "billing_interval": ("month", "year"),
+            },
+        ),
+        RawTable(
+            name="invoices",
+            primary_key="invoice_id",
+            required={
+                "invoice_id": "VARCHAR",
+                "account_id": "VARCHAR",
+                "amount_due": "DOUBLE",
+                "issued_at": "TIMESTAMP",
+            },
+            optional={
+                "subscription_id": "VARCHAR",
+                "amount_paid": "DOUBLE",
+                "status": "VARCHAR",
+                "due_at": "TIMESTAMP",
+                "paid_at": "TIMESTAMP",
+                "currency": "VARCHAR",
+            },
+            enums={"status": ("paid", "open", "overdue", "void", "uncollectible")},
+        ),
+        RawTable(
+            name="tickets",
+            primary_key="ticket_id",
+            required={"ticket_id": "VARCHAR", "account_id": "VARCHAR", "created_at": "TIMESTAMP"},
+            optional={
+                "requester_user_id": "VARCHAR",
+                "priority": "VARCHAR",
+                "category": "VARCHAR",
+                "status": "VARCHAR",
+                "first_response_at": "TIMESTAMP",
+                "solved_at": "TIMESTAMP",
+                "satisfaction": "VARCHAR",
+                "subject": "VARCHAR",
+            },
+            enums={
+                "priority": ("low", "normal", "high", "urgent"),
+                "category": ("bug", "how_to", "billing", "integration", "feature_request"),
+                "status": ("open", "pending", "solved", "closed"),
+                "satisfaction": ("good", "bad"),
+            },
+        ),
+        RawTable(
+            name="nps_responses",
+            primary_key="response_id",
+            required={
+                "response_id": "VARCHAR",
+                "account_id": "VARCHAR",
+                "score": "INTEGER",
+                "responded_at": "TIMESTAMP",
+            },
+            optional={"user_id": "VARCHAR", "comment": "VARCHAR"},
+        ),
+    ]
+}
+
+# Simulator-only ground truth, written beside the landing tables (never part of a company's data).
+GROUND_TRUTH_DIR = "_ground_truth"
+GROUND_TRUTH_TABLE = "account_weeks"
+GROUND_TRUTH_COLUMNS = {
+    "account_id": "VARCHAR",
+    "week_start_date": "DATE",
+    "latent_health": "DOUBLE",
+    "churn_hazard": "DOUBLE",
+    "true_churn_prob_90d": "DOUBLE",
+}

@@ -1,0 +1,14 @@
+"""Dagster entry point: loads everything under `defs/` and applies project-wide policies."""
+
+from pathlib import Path
+
+import dagster as dg
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    from dagster_project.defs.transform.project import dbt_project
+
+    # In `dagster dev` the dbt manifest is rebuilt on load; elsewhere `python -m dagster_project.cli prepare` builds it.
+    dbt_project.prepare_if_dev()
+    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

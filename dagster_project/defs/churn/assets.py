@@ -1,0 +1,165 @@
+"""Churn: train and calibrate the LightGBM model, then score every active account.
+
+Thin wrappers: the assets gather inputs from the warehouse, call `dagster_project.ml`,
+write the results back and attach metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import dagster as dg
+import pandas as pd
+
+from dagster_project.defs.transform.project import dbt_project
+from dagster_project.landing import SIM_SCHEMA
+from dagster_project.ml.dataset import latest_snapshot
+from dagster_project.ml import artifacts, evaluate, score, split, train
+from dagster_project.settings import get_settings
+from dagster_project.warehouse import connect
+
+SNAPSHOTS = "marts.ml_account_snapshots"
+CHURN_LABEL = "churned_within_90d"
+LOGIN_BASELINE_FEATURE = "logins_30d"
+
+
+def feature_families_from_manifest(manifest: dict) -> dict[str, str]:
+    """Feature -> family, declared once as `meta.feature_family` on the dbt model columns."""
+    families: dict[str, str] = {}
+    for node in manifest["nodes"].values():
+        if node.get("resource_type") != "model":
+            continue
+        for name, column in node.get("columns", {}).items():
+            meta = {**column.get("meta", {}), **column.get("config", {}).get("meta", {})}
+            if "feature_family" in meta:
+                families[name] = meta["feature_family"]
+    if not families:
+        raise ValueError(
+            "No dbt model column declares meta.feature_family: the churn model has no features. "
+            "Declare them in dbt_project/models/marts/ (see fct_account_features_weekly's yml)."
+        )
+    return families
+
+
+def read_snapshots() -> tuple[pd.DataFrame, dict[str, str]]:
+    """The ML input table and the feature families it carries."""
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    families = feature_families_from_manifest(manifest)
+    with connect(read_only=True) as con:
+        df = con.sql(f"SELECT * FROM {SNAPSHOTS}").df()
+    features = {f: fam for f, fam in families.items() if f in df.columns}
+    return df, features
+
+
+def oracle_scores(test_rows: pd.DataFrame) -> pd.Series | None:
+    """The simulator's true 90-day churn probability for each test row, or None on real data.
+
+    The ground truth is weekly, keyed by the Monday a week starts; a Sunday `as_of_date`
+    is matched to the state at the start of the following week.
+    """
+    with connect(read_only=True) as con:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [SIM_SCHEMA, "ground_truth_account_weeks"],
+        ).fetchone()[0]
+        if not exists:
+            return None
+        truth = con.sql(
+            f"SELECT account_id, week_start_date, true_churn_prob_90d FROM {SIM_SCHEMA}.ground_truth_account_weeks"
+        ).df()
+    if truth.empty:
+        return None
+    keys = test_rows[["account_id", "as_of_date"]].copy()
+    keys["week_start_date"] = pd.to_datetime(keys["as_of_date"]).dt.normalize() + pd.Timedelta(days=1)
+    truth["week_start_date"] = pd.to_datetime(truth["week_start_date"])
+    merged = keys.merge(truth, on=["account_id", "week_start_date"], how="left")
+    return merged["true_churn_prob_90d"]
+
+
+@dg.asset(
+    group_name="churn",
+    deps=[dg.AssetKey("ml_account_snapshots"), dg.AssetKey([SIM_SCHEMA, "ground_truth_account_weeks"])],
+    kinds={"lightgbm"},
+    description="LightGBM churn model on the labelled weekly snapshots, calibrated (isotonic) on a later "
+    "period and evaluated on the latest fully observed period. Saved as a versioned artifact.",
+)
+def churn_model(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    settings = get_settings()
+    df, families = read_snapshots()
+    model = train.train_churn_model(
+        df, list(families), CHURN_LABEL, settings.churn_horizon_days, feature_families=families
+    )
+    # The same deterministic split the model was evaluated on, to score the baselines on the same rows.
+    test_rows = split.time_split(df, CHURN_LABEL, settings.churn_horizon_days).test
+    y = test_rows[CHURN_LABEL].astype(int).to_numpy()
+
+    metrics = model.metadata["metrics"]
+    table = {"model": metrics}
+    if LOGIN_BASELINE_FEATURE in test_rows:
+        # Fewer logins = higher risk: the rule a CSM would use without a model.
+        logins = test_rows[LOGIN_BASELINE_FEATURE].fillna(0).to_numpy()
+        table["logins_only"] = evaluate.binary_metrics(y, -logins)
+    oracle = oracle_scores(test_rows)
+    if oracle is not None and oracle.notna().all():
+        table["oracle"] = evaluate.binary_metrics(y, oracle.to_numpy())
+    model.metadata["holdout_comparison"] = table
+
+    path = artifacts.save_model(model, settings.artifacts_dir / "churn", promote=True)
+    rows = [f"| {name} | {m['auc']:.3f} | {m['pr_auc']:.3f} | {m['brier']:.4f} | {m['ece']:.4f} | {m['lift_top_decile']:.2f} |"
+            for name, m in table.items()]
+    md = "| ranking | AUC | PR-AUC | Brier | ECE | lift@10% |\n|---|---|---|---|---|---|\n" + "\n".join(rows)
+    context.log.info("Holdout comparison:\n" + md)
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": model.metadata["version"],
+            "artifact": dg.MetadataValue.path(str(path)),
+            "holdout_auc": float(metrics["auc"]),
+            "holdout_pr_auc": float(metrics["pr_auc"]),
+            "holdout_brier": float(metrics["brier"]),
+            "holdout_ece": float(metrics["ece"]),
+            "logins_only_auc": float(table["logins_only"]["auc"]) if "logins_only" in table else None,
+            "oracle_auc": float(table["oracle"]["auc"]) if "oracle" in table else None,
+            "holdout_comparison": dg.MetadataValue.md(md),
+            "n_features": len(families),
+            "windows": dg.MetadataValue.json(model.metadata["windows"]),
+        }
+    )
+
+
+@dg.asset(
+    group_name="marts",
+    deps=[churn_model, dg.AssetKey("ml_account_snapshots")],
+    kinds={"duckdb"},
+    description="One row per active account on the newest snapshot: calibrated churn probability, "
+    "0-100 health score and band, sub-scores, top 3 drivers in plain words, model version.",
+)
+def mart_account_health(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    settings = get_settings()
+    model = artifacts.load_model(settings.artifacts_dir / "churn")
+    df, _ = read_snapshots()
+    latest = latest_snapshot(df)
+    scored = score.score_accounts(model, latest)
+    scored["scored_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
+    with connect(settings) as con:
+        con.register("scored", scored)
+        con.execute(
+            "CREATE OR REPLACE TABLE marts.mart_account_health AS "
+            "SELECT * REPLACE (CAST(top_drivers AS JSON) AS top_drivers) FROM scored"
+        )
+        con.unregister("scored")
+    bands = scored["health_band"].value_counts().to_dict()
+    preview = scored.sort_values("churn_probability", ascending=False).head(10)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(scored),
+            "as_of_date": str(latest["as_of_date"].max()),
+            "model_version": model.metadata["version"],
+            "accounts_red": int(bands.get("red", 0)),
+            "accounts_yellow": int(bands.get("yellow", 0)),
+            "accounts_green": int(bands.get("green", 0)),
+            "most_at_risk": dg.MetadataValue.md(
+                preview[["account_id", "health_score", "health_band", "churn_probability"]].to_markdown(index=False)
+            ),
+        }
+    )

@@ -1,0 +1,62 @@
+"""Ingestion: one asset per raw table of the contract, loading landing files into `raw`."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from dagster_project.contract import GROUND_TRUTH_TABLE, TABLES, RawTable
+from dagster_project.landing import SIM_SCHEMA, load_ground_truth, load_table
+from dagster_project.settings import get_settings
+from dagster_project.warehouse import connect
+
+INGEST_GROUP = "ingest"
+
+
+def _raw_table_asset(table: RawTable) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["raw", table.name],
+        group_name=INGEST_GROUP,
+        kinds={"duckdb"},
+        description=(
+            f"Raw `{table.name}` loaded from landing files (Parquet/CSV) and checked against the "
+            f"contract: required columns {', '.join(table.required)}; primary key {table.primary_key}."
+            + ("" if table.mandatory else " Optional: an empty table when not provided.")
+        ),
+    )
+    def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        settings = get_settings()
+        with connect(settings) as con:
+            result = load_table(con, table, settings.landing_dir)
+        if not result.provided:
+            context.log.warning(f"No landing files for optional table '{table.name}': features from it are absent.")
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": result.rows,
+                "files": len(result.files),
+                "provided": result.provided,
+                "missing_optional_columns": ", ".join(result.missing_optional_columns) or "none",
+                "extra_columns": ", ".join(result.extra_columns) or "none",
+                "landing_dir": str(settings.landing_dir / table.name),
+            }
+        )
+
+    return _asset
+
+
+raw_table_assets = [_raw_table_asset(t) for t in TABLES.values()]
+
+
+@dg.asset(
+    key=[SIM_SCHEMA, f"ground_truth_{GROUND_TRUTH_TABLE}"],
+    group_name=INGEST_GROUP,
+    kinds={"duckdb"},
+    description="The simulator's ground truth (latent health, true churn hazard per account-week), "
+    "used only to report the oracle AUC. Empty for a real company's data.",
+)
+def ground_truth(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    settings = get_settings()
+    with connect(settings) as con:
+        rows = load_ground_truth(con, settings.landing_dir)
+    if rows is None:
+        context.log.info("No simulator ground truth in the landing folder: the oracle AUC is not reported.")
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows or 0, "present": rows is not None})

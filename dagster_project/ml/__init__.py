@@ -1,0 +1,13 @@
+"""Pure-Python machine learning for account health: no Dagster imports, ever.
+
+Each step is a plain function (DataFrame and parameters in, DataFrame or model out) so it can be
+unit-tested on tiny frames and called from thin Dagster assets:
+
+- `dataset`   turn `marts.ml_account_snapshots` rows into a LightGBM feature matrix
+- `split`     time-aware train / calibration / test split with label-horizon gaps
+- `train`     LightGBM + isotonic calibration -> `TrainedModel`; `predict_proba`
+- `evaluate`  AUC, PR-AUC, Brier, ECE, lift, precision@k
+- `explain`   per-feature contributions, plain-words top drivers, family sub-scores
+- `score`     0-100 health score, red/yellow/green band, `score_accounts`
+- `artifacts` save / load versioned models (LightGBM text + JSON, no pickle), champion pointer
+"""

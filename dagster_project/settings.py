@@ -1,0 +1,67 @@
+"""One settings object, read from the environment (documented in `.env.example`).
+
+Nothing is read at import time: call `get_settings()` where a value is needed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+
+# Used only by the dev target; the prod target requires AHW_PII_SALT.
+DEV_PII_SALT = "ahw-dev-salt-not-secret"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Paths and knobs of one deployment. Every field maps to an `AHW_*` variable."""
+
+    data_dir: Path
+    landing_dir: Path
+    duckdb_path: Path
+    artifacts_dir: Path
+    dbt_target: str
+    pii_salt: str
+    duckdb_memory_limit: str
+    duckdb_threads: int
+    churn_horizon_days: int
+
+    def export_for_dbt(self) -> dict[str, str]:
+        """Environment variables that dbt's profiles.yml and dbt_project.yml read."""
+        return {
+            "AHW_DUCKDB_PATH": str(self.duckdb_path),
+            "AHW_PII_SALT": self.pii_salt,
+            "AHW_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            "AHW_DUCKDB_THREADS": str(self.duckdb_threads),
+            "DBT_TARGET": self.dbt_target,
+        }
+
+
+def get_settings() -> Settings:
+    """Build settings from the environment, with documented defaults."""
+    data_dir = Path(os.environ.get("AHW_DATA_DIR", REPO_ROOT / "data")).resolve()
+    target = os.environ.get("DBT_TARGET", "dev")
+    salt = os.environ.get("AHW_PII_SALT", "")
+    if not salt:
+        if target == "prod":
+            raise RuntimeError(
+                "AHW_PII_SALT is not set: the prod target hashes PII with a secret salt. "
+                "Set AHW_PII_SALT in the environment (see .env.example)."
+            )
+        salt = DEV_PII_SALT
+    return Settings(
+        data_dir=data_dir,
+        landing_dir=Path(os.environ.get("AHW_LANDING_DIR", data_dir / "landing")).resolve(),
+        duckdb_path=Path(os.environ.get("AHW_DUCKDB_PATH", data_dir / "warehouse.duckdb")).resolve(),
+        artifacts_dir=Path(os.environ.get("AHW_ARTIFACTS_DIR", data_dir / "models")).resolve(),
+        dbt_target=target,
+        pii_salt=salt,
+        duckdb_memory_limit=os.environ.get("AHW_DUCKDB_MEMORY_LIMIT", "4GB"),
+        duckdb_threads=int(os.environ.get("AHW_DUCKDB_THREADS", "2")),
+        churn_horizon_days=int(os.environ.get("AHW_CHURN_HORIZON_DAYS", "90")),
+    )
