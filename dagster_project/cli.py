@@ -10,6 +10,7 @@ import argparse
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from dagster_project.contract import TABLES
 from dagster_project.landing import table_files
@@ -25,7 +26,7 @@ def landing_is_empty(settings: Settings) -> bool:
 def build_dbt_manifest(settings: Settings) -> None:
     """Parse the dbt project so Dagster can load its models (writes dbt_project/target/manifest.json)."""
     env = {**os.environ, **settings.export_for_dbt()}
-    cmd = [sys.executable, "-m", "dbt.cli.main", "parse", "--project-dir", str(DBT_PROJECT_DIR),
+    cmd = [str(Path(sys.executable).parent / "dbt"), "parse", "--project-dir", str(DBT_PROJECT_DIR),
            "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"]
     subprocess.run(cmd, env=env, check=True)
 
@@ -60,7 +61,7 @@ def report(settings: Settings, limit: int = 10) -> None:
         ).fetchall()
         n_accounts, scored_at, version = con.execute(
             "SELECT count(*), max(scored_at), max(model_version) FROM marts.mart_account_health"
-        ).fetchone()
+        ).fetchall()[0]
     print(f"\nWarehouse: {settings.duckdb_path}")
     print(f"Marts (schema 'marts'): {', '.join(marts)}")
     print(f"Scored {n_accounts} active accounts with model {version} at {scored_at}.")

@@ -7,8 +7,13 @@ import dagster as dg
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    from dagster_project.defs.resources import dbt
     from dagster_project.defs.transform.project import dbt_project
 
     # In `dagster dev` the dbt manifest is rebuilt on load; elsewhere `python -m dagster_project.cli prepare` builds it.
     dbt_project.prepare_if_dev()
-    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    return dg.Definitions.merge(
+        dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
+        # DuckDB allows one writing process per file: steps run one after another in one process.
+        dg.Definitions(resources={"dbt": dbt}, executor=dg.in_process_executor),
+    )

@@ -127,7 +127,7 @@ def load_table(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Pat
             + ", ".join(f"{c} {t}" for c, t in table.columns.items())
             + ". Fix the values or the export format."
         ) from exc
-    rows = con.execute(f"SELECT count(*) FROM {table.qualified_name}").fetchone()[0]
+    rows = con.execute(f"SELECT count(*) FROM {table.qualified_name}").fetchall()[0][0]
     return LoadResult(
         table=table.name,
         rows=rows,
@@ -149,7 +149,7 @@ def load_ground_truth(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> int 
         f"CREATE OR REPLACE TABLE {SIM_SCHEMA}.ground_truth_{GROUND_TRUTH_TABLE} AS "
         f"SELECT {cols} FROM {_reader(path)}"
     )
-    return con.execute(f"SELECT count(*) FROM {SIM_SCHEMA}.ground_truth_{GROUND_TRUTH_TABLE}").fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM {SIM_SCHEMA}.ground_truth_{GROUND_TRUTH_TABLE}").fetchall()[0][0]
 
 
 def main() -> None:

@@ -16,3 +16,4 @@ daily_refresh_schedule = dg.ScheduleDefinition(
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every morning at 05:00 UTC, so health scores are ready before the CS team starts.",
 )
+

@@ -79,13 +79,17 @@ def time_split(
     calibration_weeks: int = DEFAULT_CALIBRATION_WEEKS,
     min_train_weeks: int = DEFAULT_MIN_TRAIN_WEEKS,
     gap_days: int | None = None,
+    calibration_gap_days: int | None = None,
 ) -> TimeSplit:
     """Split the labelled rows of `df` by `as_of_date` into train, calibration and test.
 
     test        = the last `test_weeks` labelled as_of_dates;
     calibration = the last `calibration_weeks` dates at least `gap_days` before the first test date;
     train       = every date at least `gap_days` before the first calibration date.
-    `gap_days` defaults to `horizon_days`. Rows with a NULL label are dropped first (censored).
+    `gap_days` defaults to `horizon_days`; `calibration_gap_days` (between train and calibration)
+    defaults to `gap_days`. A smaller one keeps more training history when it is short: an overlap
+    there can only flatter the calibration period, never the test period.
+    Rows with a NULL label are dropped first (censored).
     Raises ValueError when there is too little history, saying how many weeks are needed.
     """
     if horizon_days <= 0:
@@ -118,7 +122,8 @@ def time_split(
     if len(cal_pool) < calibration_weeks:
         raise too_short("the calibration period does not fit")
     cal_dates = cal_pool[-calibration_weeks:]
-    train_dates = dates[dates <= cal_dates[0] - pd.Timedelta(days=gap)]
+    cal_gap = gap if calibration_gap_days is None else int(calibration_gap_days)
+    train_dates = dates[dates < cal_dates[0] - pd.Timedelta(days=cal_gap)]
     if len(train_dates) < min_train_weeks:
         raise too_short(f"only {len(train_dates)} training weeks remain")
 

@@ -188,6 +188,7 @@ def train_churn_model(
     test_weeks: int = DEFAULT_TEST_WEEKS,
     calibration_weeks: int = DEFAULT_CALIBRATION_WEEKS,
     min_train_weeks: int = DEFAULT_MIN_TRAIN_WEEKS,
+    calibration_gap_days: int | None = None,
     model_name: str | None = None,
     trained_at: datetime | None = None,
 ) -> TrainedModel:
@@ -214,6 +215,7 @@ def train_churn_model(
     split = time_split(
         labelled, label, horizon_days,
         test_weeks=test_weeks, calibration_weeks=calibration_weeks, min_train_weeks=min_train_weeks,
+        calibration_gap_days=calibration_gap_days,
     )
     for name, frame in (("train", split.train), ("calibration", split.calibration)):
         positives = int(frame[label].sum())

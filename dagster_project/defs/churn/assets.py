@@ -4,7 +4,6 @@ Thin wrappers: the assets gather inputs from the warehouse, call `dagster_projec
 write the results back and attach metadata.
 """
 
-from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
@@ -22,6 +21,9 @@ from dagster_project.warehouse import connect
 SNAPSHOTS = "marts.ml_account_snapshots"
 CHURN_LABEL = "churned_within_90d"
 LOGIN_BASELINE_FEATURE = "logins_30d"
+# Calibration directly follows training (the test period keeps its full one-horizon gap): with
+# 18 months of history a second gap would leave too few training weeks.
+CALIBRATION_GAP_DAYS = 0
 
 
 def feature_families_from_manifest(manifest: dict) -> dict[str, str]:
@@ -62,7 +64,7 @@ def oracle_scores(test_rows: pd.DataFrame) -> pd.Series | None:
         exists = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
             [SIM_SCHEMA, "ground_truth_account_weeks"],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if not exists:
             return None
         truth = con.sql(
@@ -79,7 +81,7 @@ def oracle_scores(test_rows: pd.DataFrame) -> pd.Series | None:
 
 @dg.asset(
     group_name="churn",
-    deps=[dg.AssetKey("ml_account_snapshots"), dg.AssetKey([SIM_SCHEMA, "ground_truth_account_weeks"])],
+    deps=[dg.AssetKey(["marts", "ml_account_snapshots"]), dg.AssetKey([SIM_SCHEMA, "ground_truth_account_weeks"])],
     kinds={"lightgbm"},
     description="LightGBM churn model on the labelled weekly snapshots, calibrated (isotonic) on a later "
     "period and evaluated on the latest fully observed period. Saved as a versioned artifact.",
@@ -88,10 +90,13 @@ def churn_model(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = get_settings()
     df, families = read_snapshots()
     model = train.train_churn_model(
-        df, list(families), CHURN_LABEL, settings.churn_horizon_days, feature_families=families
+        df, list(families), CHURN_LABEL, settings.churn_horizon_days,
+        feature_families=families, calibration_gap_days=CALIBRATION_GAP_DAYS,
     )
     # The same deterministic split the model was evaluated on, to score the baselines on the same rows.
-    test_rows = split.time_split(df, CHURN_LABEL, settings.churn_horizon_days).test
+    test_rows = split.time_split(
+        df, CHURN_LABEL, settings.churn_horizon_days, calibration_gap_days=CALIBRATION_GAP_DAYS
+    ).test
     y = test_rows[CHURN_LABEL].astype(int).to_numpy()
 
     metrics = model.metadata["metrics"]
@@ -129,7 +134,8 @@ def churn_model(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 
 @dg.asset(
     group_name="marts",
-    deps=[churn_model, dg.AssetKey("ml_account_snapshots")],
+    key=["marts", "mart_account_health"],
+    deps=[churn_model, dg.AssetKey(["marts", "ml_account_snapshots"])],
     kinds={"duckdb"},
     description="One row per active account on the newest snapshot: calibrated churn probability, "
     "0-100 health score and band, sub-scores, top 3 drivers in plain words, model version.",

@@ -1,11 +1,12 @@
 """Ingestion: one asset per raw table of the contract, loading landing files into `raw`."""
 
-from __future__ import annotations
 
 import dagster as dg
 
 from dagster_project.contract import GROUND_TRUTH_TABLE, TABLES, RawTable
 from dagster_project.landing import SIM_SCHEMA, load_ground_truth, load_table
+from dagster_project.quality.quarantine import quarantine_table
+from dagster_project.quality.sla import load_sla, run_time
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import connect
 
@@ -17,6 +18,8 @@ def _raw_table_asset(table: RawTable) -> dg.AssetsDefinition:
         key=["raw", table.name],
         group_name=INGEST_GROUP,
         kinds={"duckdb"},
+        # orphans are found against raw.accounts, so it is loaded (and quarantined) first
+        deps=[dg.AssetKey(["raw", "accounts"])] if table.account_fk else None,
         description=(
             f"Raw `{table.name}` loaded from landing files (Parquet/CSV) and checked against the "
             f"contract: required columns {', '.join(table.required)}; primary key {table.primary_key}."
@@ -27,11 +30,15 @@ def _raw_table_asset(table: RawTable) -> dg.AssetsDefinition:
         settings = get_settings()
         with connect(settings) as con:
             result = load_table(con, table, settings.landing_dir)
+            quarantined = quarantine_table(con, table, load_sla(), run_time())
         if not result.provided:
             context.log.warning(f"No landing files for optional table '{table.name}': features from it are absent.")
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": result.rows,
+                "dagster/row_count": quarantined.raw_rows,
+                "landed_rows": result.rows,
+                "quarantined_rows": quarantined.quarantined_rows,
+                "quarantine_reasons": dg.MetadataValue.json(quarantined.reasons_summary()),
                 "files": len(result.files),
                 "provided": result.provided,
                 "missing_optional_columns": ", ".join(result.missing_optional_columns) or "none",

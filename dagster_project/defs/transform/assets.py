@@ -1,6 +1,5 @@
 """dbt models as Dagster assets: one group per dbt layer folder, dbt tests as asset checks."""
 
-from __future__ import annotations
 
 import os
 from collections.abc import Mapping
@@ -30,7 +29,3 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     os.environ.update(get_settings().export_for_dbt())
     yield from dbt.cli(["build"], context=context).stream()
 
-
-@dg.definitions
-def resources() -> dg.Definitions:
-    return dg.Definitions(resources={"dbt": DbtCliResource(project_dir=dbt_project)})
