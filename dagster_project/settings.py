@@ -42,6 +42,11 @@ class Settings:
         }
 
 
+    def dbt_vars(self) -> dict[str, object]:
+        """dbt vars that follow settings (the rest keep the defaults in dbt_project.yml)."""
+        return {"churn_horizon_days": self.churn_horizon_days}
+
+
 def get_settings() -> Settings:
     """Build settings from the environment, with documented defaults."""
     data_dir = Path(os.environ.get("AHW_DATA_DIR", REPO_ROOT / "data")).resolve()

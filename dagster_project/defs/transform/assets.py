@@ -1,6 +1,7 @@
 """dbt models as Dagster assets: one group per dbt layer folder, dbt tests as asset checks."""
 
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -25,7 +26,8 @@ class LayerTranslator(DagsterDbtTranslator):
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=LayerTranslator())
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Build the selected dbt models and run their tests."""
+    settings = get_settings()
     # dbt's profiles.yml reads paths and the PII salt from the environment.
-    os.environ.update(get_settings().export_for_dbt())
-    yield from dbt.cli(["build"], context=context).stream()
+    os.environ.update(settings.export_for_dbt())
+    yield from dbt.cli(["build", "--vars", json.dumps(settings.dbt_vars())], context=context).stream()
 
