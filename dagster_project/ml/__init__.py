@@ -10,4 +10,9 @@ unit-tested on tiny frames and called from thin Dagster assets:
 - `explain`   per-feature contributions, plain-words top drivers, family sub-scores
 - `score`     0-100 health score, red/yellow/green band, `score_accounts`
 - `artifacts` save / load versioned models (LightGBM text + JSON, no pickle), champion pointer
+- `baselines` historical churn rate, "logins dropped 20 %" rule, L2 logistic regression
+- `backtest`  walk-forward backtest (model vs baselines vs oracle), SPEC targets, lead time
+- `champion`  promote a retrained model only if its backtest is not worse
+- `drift`     PSI per feature between training and scoring data
+- `plots`     ROC, reliability, lift and importance charts as small PNGs for metadata
 """

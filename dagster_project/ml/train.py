@@ -53,20 +53,24 @@ from dagster_project.ml.split import (
 DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary",
     "metric": "binary_logloss",  # a proper scoring rule: less noisy than AUC for early stopping
-    "learning_rate": 0.05,
-    "num_leaves": 15,
-    "min_data_in_leaf": 50,
-    "feature_fraction": 0.8,
+    # Churners are a few percent of a few thousand account-weeks: shallow, heavily regularized
+    # trees generalize to the next quarter far better than deep ones (measured on the simulator).
+    "learning_rate": 0.03,
+    "num_leaves": 4,
+    "min_data_in_leaf": 200,
+    "feature_fraction": 0.5,
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
-    "lambda_l2": 1.0,
+    "lambda_l2": 10.0,
     "deterministic": True,
     "force_row_wise": True,
     "num_threads": 2,
     "verbose": -1,
 }
-DEFAULT_NUM_BOOST_ROUND = 300
-DEFAULT_EARLY_STOPPING_ROUNDS = 30
+DEFAULT_NUM_BOOST_ROUND = 200
+# Off by default: on a few hundred churners, log loss on the calibration period stops the shallow
+# trees after a few dozen rounds, well before their ranking stops improving (measured).
+DEFAULT_EARLY_STOPPING_ROUNDS: int | None = None
 
 
 @dataclass(frozen=True)
@@ -184,7 +188,7 @@ def train_churn_model(
     *,
     feature_families: Mapping[str, str] | None = None,
     num_boost_round: int = DEFAULT_NUM_BOOST_ROUND,
-    early_stopping_rounds: int = DEFAULT_EARLY_STOPPING_ROUNDS,
+    early_stopping_rounds: int | None = DEFAULT_EARLY_STOPPING_ROUNDS,
     test_weeks: int = DEFAULT_TEST_WEEKS,
     calibration_weeks: int = DEFAULT_CALIBRATION_WEEKS,
     min_train_weeks: int = DEFAULT_MIN_TRAIN_WEEKS,
@@ -244,7 +248,7 @@ def train_churn_model(
         num_boost_round=num_boost_round,
         valid_sets=[cal_set],
         valid_names=["calibration"],
-        callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)],
+        callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)] if early_stopping_rounds else [],
     )
     # Keep only the trees up to the best iteration and re-read the model from its text form, so the
     # in-memory model is byte-for-byte what `artifacts.save_model` writes.
@@ -284,7 +288,7 @@ def train_churn_model(
         "lightgbm_version": lgb.__version__,
         "params": full_params,
         "num_boost_round": int(num_boost_round),
-        "early_stopping_rounds": int(early_stopping_rounds),
+        "early_stopping_rounds": int(early_stopping_rounds) if early_stopping_rounds else None,
         "best_iteration": best_iteration,
         "random_state": int(random_state),
     }

@@ -19,7 +19,7 @@ from dagster_project.ml.evaluate import binary_metrics
 from dagster_project.ml.explain import BIAS_COLUMN, contributions, family_subscores, feature_label, top_drivers
 from dagster_project.ml.score import score_accounts
 from dagster_project.ml.split import time_split
-from dagster_project.ml.train import IsotonicCalibrator, predict_proba, predict_raw, train_churn_model
+from dagster_project.ml.train import DEFAULT_PARAMS, IsotonicCalibrator, predict_proba, predict_raw, train_churn_model
 
 LABEL = "churned_within_90d"
 HORIZON = 90
@@ -123,7 +123,7 @@ def test_metadata_describes_the_model(model, snapshots):
     assert {"auc", "pr_auc", "brier", "ece", "lift_top_decile", "precision_at_k", "n", "positives"} <= set(
         meta["metrics"]
     )
-    assert meta["params"]["num_leaves"] == 15 and meta["lightgbm_version"]
+    assert meta["params"]["num_leaves"] == DEFAULT_PARAMS["num_leaves"] and meta["lightgbm_version"]
     # The fingerprint follows the data: change one label, get a new fingerprint.
     changed = snapshots.copy()
     changed.loc[changed[LABEL].notna().idxmax(), LABEL] = 1 - changed[LABEL].dropna().iloc[0]

@@ -1,0 +1,40 @@
+"""CLI: python -m dagster_project.simulate --accounts 500 --months 18 --seed 42 [--end-date YYYY-MM-DD] [--out DIR]"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+
+from dagster_project.settings import get_settings
+from dagster_project.simulate import SimulationConfig, generate
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, simulate, print rows per table and the elapsed time."""
+    parser = argparse.ArgumentParser(prog="python -m dagster_project.simulate",
+                                     description="Simulate a B2B SaaS company and write its raw tables as Parquet.")
+    parser.add_argument("--accounts", type=int, default=500, help="number of accounts (default 500)")
+    parser.add_argument("--months", type=int, default=18, help="months of history (default 18)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument("--end-date", type=dt.date.fromisoformat, default=None,
+                        help="last simulated day, YYYY-MM-DD (default: yesterday, UTC)")
+    parser.add_argument("--out", type=Path, default=None, help="landing folder (default: AHW_LANDING_DIR)")
+    args = parser.parse_args(argv)
+
+    out = args.out or get_settings().landing_dir
+    config = SimulationConfig(n_accounts=args.accounts, months=args.months, seed=args.seed, end_date=args.end_date)
+    started = time.perf_counter()
+    rows = generate(config, out)
+    elapsed = time.perf_counter() - started
+    print(f"simulated {config.n_accounts} accounts x {config.months} months (seed {config.seed}) into {out}")
+    for table, n in rows.items():
+        print(f"  {table:<28} {n:>12,} rows")
+    print(f"  elapsed {elapsed:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

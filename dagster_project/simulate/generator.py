@@ -1,0 +1,112 @@
+"""Runs the simulation stages in order and writes the landing files and the ground truth.
+
+accounts -> latent health -> contract lifecycle (renewals, churn, expansion) -> users -> invoices and
+subscription history -> tickets, NPS -> events (per chunk of accounts) -> ground truth.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from dagster_project.contract import GROUND_TRUTH_COLUMNS, GROUND_TRUTH_DIR, GROUND_TRUTH_TABLE, TABLES
+from dagster_project.simulate import text
+from dagster_project.simulate.accounts import accounts_table, generate_accounts
+from dagster_project.simulate.activity import ActivityModel, events_table, generate_events
+from dagster_project.simulate.billing import build_subscriptions, generate_invoices, invoices_table, subscriptions_table
+from dagster_project.simulate.calendar import day_factors
+from dagster_project.simulate.config import ACCOUNT_CHUNK, SimulationConfig, Stage, make_window, stage_rng
+from dagster_project.simulate.faults import NO_FAULTS, FaultPlan
+from dagster_project.simulate.health import ChurnModel, HealthModel, simulate_health
+from dagster_project.simulate.lifecycle import CHURN_RENEWAL, contract_schedule, simulate_lifecycle
+from dagster_project.simulate.oracle import ground_truth
+from dagster_project.simulate.support import generate_nps, generate_tickets, tickets_table
+from dagster_project.simulate.users import account_end_us, generate_users, users_table
+from dagster_project.simulate.writer import TableWriter, arrow_schema, clear_folders, to_arrow
+
+GROUND_TRUTH_KEY = f"{GROUND_TRUTH_DIR}/{GROUND_TRUTH_TABLE}"
+
+
+class _Landing:
+    """Writers for every output table, with the fault hook in front of them."""
+
+    def __init__(self, out_dir: Path, seed: int, faults: FaultPlan):
+        self.out_dir, self.seed, self.faults = out_dir, seed, faults
+        self.writers: dict[str, TableWriter] = {}
+        self._batches: dict[str, int] = {}
+
+    def emit(self, table: str, columns: dict, schema_columns: dict[str, str] | None = None,
+             file_name: str | None = None) -> None:
+        """Write one batch of a contract table (or, with schema_columns, of the ground truth)."""
+        key = table
+        if key not in self.writers:
+            schema = arrow_schema(schema_columns or TABLES[table].columns)
+            folder = self.out_dir / (GROUND_TRUTH_DIR if schema_columns else table)
+            unique = (TABLES[table].primary_key,) if table in TABLES else ()
+            self.writers[key] = TableWriter(folder, schema, file_name=file_name, unique_columns=unique)
+        batch = to_arrow(key, columns, self.writers[key].schema)
+        if self.faults.active and schema_columns is None:
+            n = self._batches.get(table, 0)
+            self._batches[table] = n + 1
+            batch = self.faults.apply(table, batch, stage_rng(self.seed, Stage.FAULTS, list(TABLES).index(table), n))
+        self.writers[key].write(batch)
+
+    def close(self) -> dict[str, int]:
+        for w in self.writers.values():
+            w.close()
+        return {k: w.rows for k, w in self.writers.items()}
+
+
+def generate(config: SimulationConfig, out_dir: Path, faults: FaultPlan = NO_FAULTS) -> dict[str, int]:
+    """Simulate the company and write the seven raw tables and the ground truth under `out_dir`.
+
+    Existing files of these tables are replaced. Returns rows written per table (the ground truth
+    under the key `_ground_truth/account_weeks`). Deterministic for a config with an explicit end_date.
+    """
+    out_dir = Path(out_dir)
+    window = make_window(config)
+    seed = config.seed
+    health_model, churn_model, activity_model = HealthModel(), ChurnModel(), ActivityModel()
+
+    acc = generate_accounts(config, window)
+    paths = simulate_health(acc, window, health_model, stage_rng(seed, Stage.HEALTH))
+    sched = contract_schedule(acc, window, churn_model)
+    life = simulate_lifecycle(acc, window, paths, sched, churn_model, stage_rng(seed, Stage.LIFECYCLE))
+    users = generate_users(acc, window, life, paths, stage_rng(seed, Stage.USERS))
+    end_us = account_end_us(life, window)
+    invoices = generate_invoices(acc, window, paths, life, stage_rng(seed, Stage.BILLING))
+    subs = build_subscriptions(acc, window, life, invoices)
+    tickets = generate_tickets(acc, users, window, paths, life, end_us, stage_rng(seed, Stage.TICKETS))
+    nps = generate_nps(acc, users, window, paths, life, end_us, stage_rng(seed, Stage.NPS))
+
+    clear_folders(out_dir, [*TABLES, GROUND_TRUTH_DIR])
+    landing = _Landing(out_dir, seed, faults)
+    landing.emit("accounts", accounts_table(acc))
+    landing.emit("users", users_table(users, acc))
+    landing.emit("subscriptions", subscriptions_table(subs, acc))
+    landing.emit("invoices", invoices_table(invoices, subs, acc))
+    landing.emit("tickets", tickets_table(tickets, acc, users))
+    landing.emit("nps_responses", nps)
+
+    factors = day_factors(window)
+    notice = (life.committed_at_start & (life.churn_kind == CHURN_RENEWAL)[:, None]).astype(float)
+    n_events = 0
+    for chunk, a_lo in enumerate(range(0, acc.n, ACCOUNT_CHUNK)):
+        a_hi = min(a_lo + ACCOUNT_CHUNK, acc.n)
+        ev = generate_events(a_lo, a_hi, acc, users, window, paths, end_us, notice[a_lo:a_hi], factors,
+                             activity_model, stage_rng(seed, Stage.ACTIVITY, chunk))
+        landing.emit("events", events_table(ev, n_events + 1, acc, users))
+        n_events += len(ev)
+
+    gt = ground_truth(acc, window, paths, sched, life, health_model, churn_model)
+    week_start = np.datetime64(window.start_date, "D") + 7 * gt["week"]
+    landing.emit(GROUND_TRUTH_KEY, {
+        "account_id": text.take(acc.id_array, gt["acct"]),
+        "week_start_date": pa.array(week_start, pa.date32()),
+        "latent_health": gt["latent_health"],
+        "churn_hazard": gt["churn_hazard"],
+        "true_churn_prob_90d": gt["true_churn_prob_90d"],
+    }, schema_columns=GROUND_TRUTH_COLUMNS, file_name=f"{GROUND_TRUTH_TABLE}.parquet")
+    return landing.close()

@@ -1,0 +1,120 @@
+"""Ground truth: per account-week latent health, weekly churn hazard and the true 90-day churn probability.
+
+The 90-day probability is what an oracle that knows the latent health at the start of the week (but
+not the future) would predict. It is computed with the simulator's own model by propagating the
+distribution of the health deviation d = h - baseline over the next 13 weeks on a grid (the AR(1)
+dynamics plus the shock mixture give a transition matrix shared by all accounts), removing the
+probability mass that churns each week according to the renewal calendar. That is exact up to the
+grid discretisation and the outage rate being averaged (outage weeks are not known in advance).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import ndtr
+
+from dagster_project.simulate.accounts import Accounts
+from dagster_project.simulate.config import Window
+from dagster_project.simulate.health import ChurnModel, HealthModel, HealthPaths
+from dagster_project.simulate.lifecycle import HORIZON_WEEKS, Lifecycle, Schedule
+
+GRID = np.linspace(-5.5, 2.5, 45)  # health deviation from the account's baseline
+DTYPE = np.float32  # probabilities on the grid: float32 halves the memory traffic, ample precision
+BATCH = 25_000
+
+
+def _transition_probs(mean: np.ndarray, health: HealthModel) -> np.ndarray:
+    """P(next deviation falls in each grid cell) for deviations whose no-shock mean is `mean` (..., G)."""
+    edges = np.concatenate([[-np.inf], (GRID[1:] + GRID[:-1]) / 2, [np.inf]])
+    rates = health.mean_shock_rates()
+    comps = [(1 - rates.sum(), 0.0, health.noise_sd)] + [
+        (r, m, np.hypot(health.noise_sd, s)) for r, m, s in zip(rates, health.shock_mean, health.shock_sd)]
+    out = 0.0
+    for weight, drop, sd in comps:
+        cdf = ndtr((edges - (mean[..., None] - drop)) / sd)
+        out = out + weight * np.diff(cdf, axis=-1)
+    return out
+
+
+def ground_truth(acc: Accounts, window: Window, paths: HealthPaths, sched: Schedule, life: Lifecycle,
+                 health: HealthModel, churn: ChurnModel, horizon_days: int = 90) -> dict[str, np.ndarray]:
+    """Rows of the ground-truth table: one per account-week in which the account is a customer."""
+    acct, week = np.nonzero(life.alive)
+    h0 = paths.h[acct, week]
+    p90 = np.empty(acct.size)
+    kernel = _transition_probs((1 - health.reversion) * GRID, health).astype(DTYPE)  # (G, G)
+    for lo in range(0, acct.size, BATCH):
+        sl = slice(lo, lo + BATCH)
+        p90[sl] = _churn_within(acct[sl], week[sl], h0[sl], acc, sched, health, churn, kernel, horizon_days)
+    # Accounts whose churn is already decided (notice given, or canceled for non-payment): known.
+    decided = life.committed_at_start[acct, week]
+    p90 = np.where(decided, (life.churn_day[acct] - 7 * week < horizon_days).astype(float), p90)
+    return {
+        "acct": acct,
+        "week": week,
+        "latent_health": h0,
+        "churn_hazard": life.hazard[acct, week],
+        "true_churn_prob_90d": np.clip(p90, 0.0, 1.0),
+    }
+
+
+def _churn_within(acct: np.ndarray, week: np.ndarray, h0: np.ndarray, acc: Accounts, sched: Schedule,
+                  health: HealthModel, churn: ChurnModel, kernel: np.ndarray, horizon_days: int) -> np.ndarray:
+    """P(churn date within the horizon) for undecided account-weeks, mirroring `simulate_lifecycle`.
+
+    Step j works on the health distribution of week `week + j`: mid-term termination that week, the
+    renewal decided that week (churn at its renewal date), and failure of that week's renewal invoice.
+    """
+    n_steps = -(-horizon_days // 7)
+    assert n_steps + max(churn.decision_lead_weeks) <= HORIZON_WEEKS
+    base = acc.health_baseline[acct]
+    dunning = sched.dunning_days[acct]
+    total = np.zeros(acct.size)
+    mass = np.ones((acct.size, 1))
+    # sigmoid(c - s * h) = 1 / (1 + exp(s * h - c)), and on the grid h = base + g, so the exponential
+    # factorises into a per-row and a per-grid-point term: no exp over the (rows x grid) matrix.
+    grid_factor = {s: np.exp(s * GRID).astype(DTYPE)[None, :]
+                   for s in (churn.midterm_slope, churn.renewal_slope, churn.failure_slope)}
+    for j in range(n_steps):
+        wk = week + j
+        exact = j == 0  # step 0 knows the health exactly; later steps work on the grid
+        h_row = h0 if exact else base
+
+        def prob(intercept: np.ndarray | float, slope: float, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+            with np.errstate(over="ignore", invalid="ignore"):
+                row = np.exp(slope * h_row[rows] - intercept)
+            row = np.where(np.isnan(row), np.inf, row).astype(DTYPE)[:, None]  # NaN intercept: P = 0
+            return 1 / (1 + (row if exact else row * grid_factor[slope]))
+
+        mid_frac = np.clip((horizon_days - 7 * j) / 7, 0, 1)
+        p_mid = prob(sched.midterm_intercept[acct, wk], churn.midterm_slope)
+        stay = 1 - p_mid
+        gone = p_mid * DTYPE(mid_frac)
+        # The renewal decided this week (churn at its date) and this week's renewal invoice; both are
+        # sparse, so they are only evaluated for the rows that have them.
+        r = sched.decision_for[acct, wk]
+        rows = np.flatnonzero(r >= 0)
+        if rows.size:
+            rr = r[rows]
+            counts = sched.anniv_day[acct[rows], rr] - 7 * week[rows] < horizon_days
+            p_ren = prob(sched.renewal_intercept[acct[rows], rr], churn.renewal_slope, rows)
+            gone[rows] += stay[rows] * p_ren * counts[:, None].astype(DTYPE)
+            stay[rows] *= 1 - p_ren
+        rows = np.flatnonzero(sched.renewal[acct, wk])
+        if rows.size:
+            counts = sched.anniv_day[acct[rows], wk[rows]] + dunning[rows] - 7 * week[rows] < horizon_days
+            p_fail = prob(churn.failure_intercept, churn.failure_slope, rows)
+            gone[rows] += stay[rows] * p_fail * counts[:, None].astype(DTYPE)
+            stay[rows] *= 1 - p_fail
+        total += (mass * gone).sum(axis=1, dtype=np.float64)
+        survive = mass * stay
+        if exact:
+            # From the exact deviation: interpolate between the kernel rows of the two nearest grid
+            # points (keeps the mean exact, adds a variance far below one week's noise).
+            pos = np.clip(np.interp(h0 - base, GRID, np.arange(GRID.size)), 0, GRID.size - 1)
+            lo = np.minimum(pos.astype(np.int64), GRID.size - 2)
+            w_hi = (pos - lo).astype(DTYPE)[:, None]
+            mass = survive * (kernel[lo] * (1 - w_hi) + kernel[lo + 1] * w_hi)
+        else:
+            mass = survive @ kernel
+    return total
