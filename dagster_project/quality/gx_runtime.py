@@ -1,0 +1,160 @@
+"""Running the committed GX suites against the DuckDB warehouse, and building Data Docs.
+
+GX is imported lazily (it takes seconds to import), so Dagster definitions load fast.
+
+Two things this module does that GX does not do by itself for DuckDB:
+- GX 1.24 closes its SQLAlchemy connection between the query and the fetch of a metric, which with
+  duckdb-engine yields empty results (IndexError in resolve_metric_bundle; great_expectations
+  issue #10738). GX keeps one persistent connection for SQLite and a few other dialects; DuckDB is
+  registered with them here.
+- The warehouse file must be released after validating (DuckDB allows one writer process), so
+  `validate` disposes every engine it opened, whatever happens.
+"""
+
+from __future__ import annotations
+
+import enum
+import gc
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dagster_project.settings import EXPECTATIONS_DIR, Settings, get_settings
+
+CONNECTION_STRING = "duckdb:///${AHW_DUCKDB_PATH}"
+DATA_DOCS_ENV = "AHW_DATA_DOCS_DIR"
+RESULTS_ENV = "AHW_GX_RESULTS_DIR"
+
+
+def data_docs_dir(settings: Settings | None = None) -> Path:
+    """Where the static Data Docs site is built: AHW_DATA_DOCS_DIR, default <AHW_DATA_DIR>/data_docs."""
+    s = settings or get_settings()
+    return Path(os.environ.get(DATA_DOCS_ENV, s.data_dir / "data_docs")).resolve()
+
+
+def results_dir(settings: Settings | None = None) -> Path:
+    """Where GX stores validation results: AHW_GX_RESULTS_DIR, default <AHW_DATA_DIR>/gx_validations."""
+    s = settings or get_settings()
+    return Path(os.environ.get(RESULTS_ENV, s.data_dir / "gx_validations")).resolve()
+
+
+def runtime_environment(settings: Settings | None = None) -> dict[str, str]:
+    """The ${...} values of expectations/great_expectations.yml, from the project settings."""
+    s = settings or get_settings()
+    return {
+        "AHW_DUCKDB_PATH": str(s.duckdb_path),
+        RESULTS_ENV: str(results_dir(s)) + "/",
+        DATA_DOCS_ENV: str(data_docs_dir(s)) + "/",
+    }
+
+
+def _register_duckdb_persisted_connection() -> None:
+    from great_expectations.execution_engine import sqlalchemy_execution_engine as engine_module
+
+    class _DuckDBDialect(str, enum.Enum):
+        DUCKDB = "duckdb"
+
+    dialects = engine_module._PERSISTED_CONNECTION_DIALECTS
+    if not any(getattr(d, "value", d) == "duckdb" for d in dialects):
+        engine_module._PERSISTED_CONNECTION_DIALECTS = (*dialects, _DuckDBDialect.DUCKDB)
+
+
+def get_context(root: Path | None = None, settings: Settings | None = None):
+    """The committed GX File Data Context in expectations/, configured for this deployment."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    _register_duckdb_persisted_connection()
+    env = runtime_environment(settings)
+    # The datasource's connection string is substituted from the process environment at run time.
+    os.environ["AHW_DUCKDB_PATH"] = env["AHW_DUCKDB_PATH"]
+    return gx.get_context(mode="file", context_root_dir=str(root or EXPECTATIONS_DIR), runtime_environment=env)
+
+
+def _dispose_duckdb_engines() -> None:
+    """Close every SQLAlchemy engine GX opened on the warehouse (GX keeps them cached)."""
+    import sqlalchemy as sa
+    from great_expectations.execution_engine.sqlalchemy_execution_engine import SqlAlchemyExecutionEngine
+
+    gc.collect()
+    for obj in gc.get_objects():
+        if isinstance(obj, SqlAlchemyExecutionEngine):
+            conn = getattr(obj, "_connection", None)
+            if conn is not None:
+                conn.close()
+                obj._connection = None
+            obj.engine.dispose()
+        elif isinstance(obj, sa.engine.Engine) and obj.dialect.name == "duckdb":
+            obj.dispose()
+    gc.collect()
+
+
+@contextmanager
+def gx_context(settings: Settings | None = None) -> Iterator[Any]:
+    """A GX context whose DuckDB connections are all closed on exit."""
+    context = get_context(settings=settings)
+    try:
+        yield context
+    finally:
+        _dispose_duckdb_engines()
+
+
+@dataclass
+class SuiteRun:
+    """The GX result of one suite, reduced to plain values (see checks.outcomes_from_gx)."""
+
+    suite: str
+    success: bool
+    results: list[dict[str, Any]]  # one per expectation: type, kwargs, meta, success, result, exception
+
+
+def result_format(key_columns: list[str]) -> dict[str, Any]:
+    return {"result_format": "SUMMARY", "unexpected_index_column_names": key_columns,
+            "partial_unexpected_count": 5}
+
+
+def validate(suite_names: list[str], expectation_parameters: dict[str, Any], run_name: str,
+             settings: Settings | None = None, build_docs: bool = True) -> dict[str, SuiteRun]:
+    """Run the committed validation definitions of these suites; store results; rebuild Data Docs.
+
+    Raises (with the suite name) when GX could not evaluate an expectation at all, e.g. a missing
+    table: a check must never pass because nothing was checked.
+    """
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    runs: dict[str, SuiteRun] = {}
+    with gx_context(settings) as context:
+        run_id = RunIdentifier(run_name=run_name)
+        for name in suite_names:
+            vd = context.validation_definitions.get(name)
+            keys = list(vd.suite.meta.get("key_columns", []))
+            res = vd.run(expectation_parameters=expectation_parameters, result_format=result_format(keys), run_id=run_id)
+            rows = []
+            for r in res.results:
+                exc = r.exception_info or {}
+                raised = exc.get("raised_exception") if "raised_exception" in exc else any(
+                    isinstance(v, dict) and v.get("raised_exception") for v in exc.values())
+                if raised:
+                    messages = [exc.get("exception_message")] if "exception_message" in exc else [
+                        v.get("exception_message") for v in exc.values() if isinstance(v, dict)]
+                    raise RuntimeError(
+                        f"GX could not evaluate {r.expectation_config.type} of suite '{name}' "
+                        f"({r.expectation_config.kwargs}): {'; '.join(str(m) for m in messages)}. "
+                        "Check that the table exists (run the upstream assets) and matches the suite; "
+                        "regenerate suites with `python -m dagster_project.quality.suites` after contract changes."
+                    )
+                rows.append({
+                    "type": r.expectation_config.type,
+                    "kwargs": dict(r.expectation_config.kwargs),
+                    "meta": dict(r.expectation_config.meta or {}),
+                    "description": r.expectation_config.description or "",
+                    "success": bool(r.success),
+                    "result": dict(r.result or {}),
+                })
+            runs[name] = SuiteRun(suite=name, success=bool(res.success), results=rows)
+        if build_docs:
+            context.build_data_docs()
+    return runs

@@ -1,0 +1,151 @@
+"""Quarantine: move rows that break a validity rule from `raw.<table>` to `quarantine.<table>`.
+
+Runs right after each raw load (the ingest assets call `quarantine_table`). A quarantined row keeps
+every column it arrived with, plus `quarantine_reason`, `quarantine_column` and `quarantined_at`.
+`quarantine.<table>` is replaced on every load, like `raw.<table>`, so per load:
+
+    landed rows = raw rows + quarantined rows
+
+Duplicate primary keys are not quarantined: they stay in raw and dbt staging removes them.
+The rules and their order (a row is filed under the first rule it breaks) come from the contract
+and expectations/sla.yml; the same rules are the GX expectations of the raw suites.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import duckdb
+
+from dagster_project.contract import RAW_SCHEMA, TABLES, RawTable
+from dagster_project.quality.sla import Sla
+
+QUARANTINE_SCHEMA = "quarantine"
+QUARANTINE_COLUMNS = ("quarantine_reason", "quarantine_column", "quarantined_at")
+
+# Reasons, in the order a row is filed (the SLA each one belongs to in brackets).
+NULL_CRITICAL_FIELD = "null_critical_field"  # completeness
+UNKNOWN_ACCOUNT = "unknown_account"  # referential integrity
+FUTURE_TIMESTAMP = "future_timestamp"  # validity
+NEGATIVE_AMOUNT = "negative_amount"  # validity
+OUT_OF_RANGE = "out_of_range"  # validity
+UNKNOWN_ENUM_VALUE = "unknown_enum_value"  # validity
+
+REASON_SLA = {
+    NULL_CRITICAL_FIELD: "completeness",
+    UNKNOWN_ACCOUNT: "referential_integrity",
+    FUTURE_TIMESTAMP: "validity",
+    NEGATIVE_AMOUNT: "validity",
+    OUT_OF_RANGE: "validity",
+    UNKNOWN_ENUM_VALUE: "validity",
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One reason to quarantine a row: a SQL condition on one column of a raw table."""
+
+    reason: str
+    column: str
+    condition: str  # true when the row breaks the rule (NULL counts as not broken)
+
+    @property
+    def sla(self) -> str:
+        return REASON_SLA[self.reason]
+
+
+@dataclass
+class QuarantineResult:
+    """What one quarantine pass did, reported as asset metadata and in mart_data_quality."""
+
+    table: str
+    landed_rows: int
+    raw_rows: int
+    quarantined_rows: int
+    by_reason: dict[tuple[str, str], int] = field(default_factory=dict)  # (reason, column) -> rows
+
+    def reasons_summary(self) -> dict[str, int]:
+        """{"reason:column": rows}, for metadata."""
+        return {f"{reason}:{column}": n for (reason, column), n in sorted(self.by_reason.items())}
+
+
+def sql_literal(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def timestamp_literal(value: dt.datetime) -> str:
+    return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+
+
+def account_ids_sql() -> str:
+    """The known accounts: the account ids left in raw.accounts after its own quarantine."""
+    return f"SELECT account_id FROM {RAW_SCHEMA}.accounts WHERE account_id IS NOT NULL"
+
+
+def quarantine_rules(table: RawTable, sla: Sla, now: dt.datetime) -> list[Rule]:
+    """The validity rules of one raw table, in filing order."""
+    rules = [Rule(NULL_CRITICAL_FIELD, col, f"{col} IS NULL") for col in sla.critical_columns(table.name)]
+    if table.account_fk:
+        rules.append(Rule(UNKNOWN_ACCOUNT, "account_id",
+                          f"account_id IS NOT NULL AND account_id NOT IN ({account_ids_sql()})"))
+    rules += [Rule(FUTURE_TIMESTAMP, col, f"{col} > {timestamp_literal(now)}")
+              for col in sla.no_future_timestamps.get(table.name, ())]
+    rules += [Rule(NEGATIVE_AMOUNT, col, f"{col} < 0") for col in sla.non_negative.get(table.name, ())]
+    rules += [Rule(OUT_OF_RANGE, col, f"{col} NOT BETWEEN {lo} AND {hi}")
+              for col, (lo, hi) in sla.ranges.get(table.name, {}).items()]
+    rules += [Rule(UNKNOWN_ENUM_VALUE, col,
+                   f"{col} IS NOT NULL AND {col} NOT IN ({', '.join(sql_literal(v) for v in values)})")
+              for col, values in table.enums.items()]
+    return rules
+
+
+def _case(rules: list[Rule], attr: str) -> str:
+    whens = " ".join(f"WHEN ({r.condition}) THEN {sql_literal(getattr(r, attr))}" for r in rules)
+    return f"CASE {whens} END" if rules else "CAST(NULL AS VARCHAR)"
+
+
+def quarantine_table(
+    con: duckdb.DuckDBPyConnection, table: RawTable, sla: Sla, now: dt.datetime
+) -> QuarantineResult:
+    """Move the invalid rows of `raw.<table>` to `quarantine.<table>` (replaced); return the counts.
+
+    `now` is the run time: timestamps after it are future timestamps, and it is the `quarantined_at`
+    of the rows moved. Tables with an account_id need `raw.accounts` loaded (and quarantined) first.
+    """
+    rules = quarantine_rules(table, sla, now)
+    broken = " OR ".join(f"({r.condition})" for r in rules) or "FALSE"
+    raw_name = table.qualified_name
+    q_name = f"{QUARANTINE_SCHEMA}.{table.name}"
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {QUARANTINE_SCHEMA}")
+    landed = con.execute(f"SELECT count(*) FROM {raw_name}").fetchone()[0]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TABLE {q_name} AS SELECT *, "
+            f"{_case(rules, 'reason')} AS quarantine_reason, {_case(rules, 'column')} AS quarantine_column, "
+            f"{timestamp_literal(now)} AS quarantined_at FROM {raw_name} WHERE {broken}"
+        )
+        con.execute(f"DELETE FROM {raw_name} WHERE {broken}")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    counts = con.execute(
+        f"SELECT quarantine_reason, quarantine_column, count(*) FROM {q_name} GROUP BY ALL"
+    ).fetchall()
+    by_reason = {(reason, column): int(n) for reason, column, n in counts}
+    quarantined = sum(by_reason.values())
+    raw_rows = con.execute(f"SELECT count(*) FROM {raw_name}").fetchone()[0]
+    if raw_rows + quarantined != landed:
+        raise RuntimeError(
+            f"quarantine of {raw_name} does not reconcile: {landed} rows landed, {raw_rows} left in raw, "
+            f"{quarantined} in {q_name}. A rule condition evaluated differently in the two statements."
+        )
+    return QuarantineResult(table=table.name, landed_rows=landed, raw_rows=raw_rows,
+                            quarantined_rows=quarantined, by_reason=by_reason)
+
+
+def quarantine_order() -> list[str]:
+    """Tables in the order they must be quarantined: accounts first (the others look accounts up)."""
+    return ["accounts"] + [t for t in TABLES if t != "accounts"]
