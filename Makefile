@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run test dev check-defs clean
+.PHONY: install run test test-slow dev check-defs clean
 
 install: $(VENV)/.installed
 
@@ -25,6 +25,11 @@ run: install
 test: install
 	$(BIN)/python -m dagster_project.cli prepare --manifest-only
 	$(BIN)/pytest
+
+## Also the slow data-quality tests (10x scale, the full job run twice).
+test-slow: install
+	$(BIN)/python -m dagster_project.cli prepare --manifest-only
+	AHW_SLOW_TESTS=1 $(BIN)/pytest
 
 ## The Dagster UI on http://127.0.0.1:3000 (webserver and daemon).
 dev: install
