@@ -1,0 +1,539 @@
+"""Walk-forward (rolling-origin) backtest of the churn model against its baselines and the oracle.
+
+For each origin date T (oldest first), the production recipe `train.train_churn_model` is run on
+the labelled rows up to the end of the fold's test window. Its own time split then carves:
+
+    train ... | >= calibration gap | calibration ... last_cal | >= horizon | T = origin ... test end
+                                                        ^ label window of last_cal ends <= T
+
+(the calibration gap defaults to the horizon too; see `split.time_split`)
+
+so every label the fold learns from (training *and* calibration) is fully observed by T: the gap
+of one label horizon between the last training/calibration label date and the origin that SPEC
+section 5 requires. The test rows are the labelled rows with as_of_date in the fold's test window
+(`test_weeks` weekly dates starting at T; by default `test_weeks = step_weeks`, so test windows
+tile the end of the history without overlap and every test row is judged exactly once). Training
+windows expand: each fold trains on everything older than its own cut.
+
+Reusing the production function (rather than a copy of its recipe) means the backtest measures the
+model that will actually be deployed: same params, same number of trees, same centred isotonic
+calibration. The baselines (`baselines.py`) are fitted on the fold's training rows (the logistic
+regression tunes its penalty on the calibration rows, which the model uses to calibrate), and the
+optional oracle (the simulator's true probability) is scored on the same test rows.
+
+Also here: SPEC section 5 targets and `check_targets`, out-of-sample scoring of the history
+(`out_of_sample_history`) and the lead time from the first red band to churn (`lead_time_days`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dagster_project.ml.baselines import DEFAULT_LOGIN_RATIO_COLUMN, default_baselines
+from dagster_project.ml.dataset import SNAPSHOT_TABLE, labelled_rows, require_columns
+from dagster_project.ml.evaluate import binary_metrics
+from dagster_project.ml.score import DEFAULT_RED_MAX, DEFAULT_YELLOW_MAX, health_band, health_score
+from dagster_project.ml.split import (
+    DEFAULT_CALIBRATION_WEEKS,
+    DEFAULT_MIN_TRAIN_WEEKS,
+    time_split,
+    weeks_needed,
+)
+from dagster_project.ml.train import (
+    DEFAULT_EARLY_STOPPING_ROUNDS,
+    DEFAULT_NUM_BOOST_ROUND,
+    TrainedModel,
+    predict_proba,
+    train_churn_model,
+)
+
+DEFAULT_N_ORIGINS = 5
+DEFAULT_STEP_WEEKS = 4
+MODEL_NAME = "lightgbm"
+ORACLE_NAME = "oracle"
+# The metrics of `evaluate.binary_metrics` that are averaged over folds (n and positives too).
+METRICS = ("auc", "pr_auc", "precision_at_k", "lift_top_decile", "brier", "ece", "n", "positives", "base_rate")
+# Metrics the "beats baseline X" booleans compare (higher is better for both).
+RANKING_METRICS = ("auc", "pr_auc")
+
+# SPEC section 5 targets (simulator default scale): declared once, used by check_targets and the CLI.
+SPEC_TARGETS: dict[str, float] = {
+    "auc_min": 0.80,
+    "auc_share_of_oracle_min": 0.90,
+    "brier_max": 0.10,
+    "ece_max": 0.05,
+    "lift_top_decile_min": 3.0,
+    "lead_time_days_min": 28.0,
+}
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One backtest fold: its dates, the model trained for it and its test-row predictions."""
+
+    fold: int
+    origin_date: pd.Timestamp
+    test_end_date: pd.Timestamp
+    train_start_date: pd.Timestamp
+    train_end_date: pd.Timestamp
+    calibration_start_date: pd.Timestamp
+    calibration_end_date: pd.Timestamp
+    label_window_end_date: pd.Timestamp
+    model: TrainedModel
+    # account_id, as_of_date, the 0/1 label as `y`, then one probability column per model name
+    # (the oracle column is NaN where the ground truth has no value).
+    predictions: pd.DataFrame
+    # model_name -> binary_metrics dict
+    metrics: dict[str, dict[str, float | int]]
+    # baseline name -> what its fit chose (e.g. the logistic regression's C)
+    baseline_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class BacktestResult:
+    """All folds of a walk-forward backtest; `to_frame` is the shape of `mart_model_performance`."""
+
+    label: str
+    horizon_days: int
+    folds: list[Fold]
+    baseline_names: list[str]
+    has_oracle: bool
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_names(self) -> list[str]:
+        """Reporting order: the model, each baseline, the oracle (when given)."""
+        return [MODEL_NAME, *self.baseline_names, *([ORACLE_NAME] if self.has_oracle else [])]
+
+    def kind(self, name: str) -> str:
+        """'model', 'baseline' or 'oracle'."""
+        return "model" if name == MODEL_NAME else "oracle" if name == ORACLE_NAME else "baseline"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (model_name, fold): dates of the fold and every metric of `binary_metrics`."""
+        rows = []
+        for fold in self.folds:
+            for name in self.model_names:
+                if name not in fold.metrics:
+                    continue  # the oracle has no value on any test row of this fold
+                rows.append({
+                    "model_name": name,
+                    "model_kind": self.kind(name),
+                    "fold": fold.fold,
+                    "origin_date": fold.origin_date,
+                    "test_end_date": fold.test_end_date,
+                    "train_start_date": fold.train_start_date,
+                    "train_end_date": fold.train_end_date,
+                    "calibration_end_date": fold.calibration_end_date,
+                    "label": self.label,
+                    "horizon_days": self.horizon_days,
+                    "model_version": fold.model.version if name == MODEL_NAME else None,
+                    **fold.metrics[name],
+                })
+        return pd.DataFrame(rows)
+
+    def summary(self) -> pd.DataFrame:
+        """Metrics averaged over folds, one row per model name (NaN folds are skipped).
+
+        Adds `folds`, `auc_std` (spread over folds), `auc_share_of_oracle` (when an oracle was
+        given) and, for every baseline X, booleans `beats_X_auc` / `beats_X_pr_auc`: the row's
+        fold-averaged metric is strictly higher than X's.
+        """
+        frame = self.to_frame()
+        grouped = frame.groupby("model_name", sort=False)
+        summary = grouped[list(METRICS)].mean()
+        summary.insert(0, "model_kind", [self.kind(n) for n in summary.index])
+        summary.insert(1, "folds", grouped.size())
+        summary["auc_std"] = grouped["auc"].std(ddof=0)
+        if self.has_oracle and ORACLE_NAME in summary.index:
+            summary["auc_share_of_oracle"] = summary["auc"] / summary.loc[ORACLE_NAME, "auc"]
+        for baseline in self.baseline_names:
+            for metric in RANKING_METRICS:
+                summary[f"beats_{baseline}_{metric}"] = summary[metric] > summary.loc[baseline, metric]
+        return summary.reindex([n for n in self.model_names if n in summary.index])
+
+    def predictions(self) -> pd.DataFrame:
+        """Test-row predictions of every fold, stacked (with a `fold` column)."""
+        return pd.concat([f.predictions.assign(fold=f.fold) for f in self.folds], ignore_index=True)
+
+    def feature_importance(self) -> pd.Series:
+        """Gain importance of each feature averaged over the fold models, largest first."""
+        gains = pd.DataFrame([f.model.metadata["feature_importance_gain"] for f in self.folds])
+        return gains.mean().sort_values(ascending=False)
+
+
+def backtest_weeks_needed(
+    horizon_days: int,
+    n_origins: int = DEFAULT_N_ORIGINS,
+    step_weeks: int = DEFAULT_STEP_WEEKS,
+    test_weeks: int | None = None,
+    calibration_weeks: int = DEFAULT_CALIBRATION_WEEKS,
+    min_train_weeks: int = DEFAULT_MIN_TRAIN_WEEKS,
+    calibration_gap_days: int | None = None,
+) -> int:
+    """Labelled weekly as_of_dates the backtest needs: the first fold's full time split
+    (train + calibration gap + calibration + horizon gap + test) plus (n_origins - 1) steps for the
+    later origins."""
+    test_weeks = step_weeks if test_weeks is None else test_weeks
+    # split.weeks_needed counts two equal gaps; half of each count is one gap's skipped weeks.
+    both_horizon = weeks_needed(horizon_days, test_weeks, calibration_weeks, min_train_weeks)
+    cal_gap = horizon_days if calibration_gap_days is None else calibration_gap_days
+    both_cal_gap = weeks_needed(horizon_days, test_weeks, calibration_weeks, min_train_weeks, cal_gap)
+    first_fold = (both_horizon + both_cal_gap) // 2
+    return first_fold + (n_origins - 1) * step_weeks
+
+
+def largest_step_weeks(
+    n_dates: int,
+    horizon_days: int,
+    n_origins: int = DEFAULT_N_ORIGINS,
+    max_step_weeks: int = DEFAULT_STEP_WEEKS,
+    test_weeks: int | None = None,
+    calibration_weeks: int = DEFAULT_CALIBRATION_WEEKS,
+    min_train_weeks: int = DEFAULT_MIN_TRAIN_WEEKS,
+    calibration_gap_days: int | None = None,
+) -> int | None:
+    """The largest step (<= `max_step_weeks`) for which `n_origins` folds fit in `n_dates` labelled
+    weekly dates, or None when even a one-week step does not fit. With `test_weeks=None` the test
+    window follows the step (non-overlapping folds)."""
+    for step in range(max_step_weeks, 0, -1):
+        needed = backtest_weeks_needed(
+            horizon_days, n_origins, step, test_weeks, calibration_weeks, min_train_weeks, calibration_gap_days)
+        if needed <= n_dates:
+            return step
+    return None
+
+
+def walk_forward_backtest(
+    df: pd.DataFrame,
+    features: Sequence[str],
+    label: str,
+    horizon_days: int,
+    n_origins: int = DEFAULT_N_ORIGINS,
+    step_weeks: int | None = DEFAULT_STEP_WEEKS,
+    feature_families: Mapping[str, str] | None = None,
+    *,
+    test_weeks: int | None = None,
+    calibration_weeks: int = DEFAULT_CALIBRATION_WEEKS,
+    min_train_weeks: int = DEFAULT_MIN_TRAIN_WEEKS,
+    calibration_gap_days: int | None = None,
+    baselines: Sequence[Any] | None = None,
+    login_ratio_column: str = DEFAULT_LOGIN_RATIO_COLUMN,
+    segment_column: str | None = None,
+    oracle_column: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    num_boost_round: int = DEFAULT_NUM_BOOST_ROUND,
+    early_stopping_rounds: int | None = DEFAULT_EARLY_STOPPING_ROUNDS,
+    random_state: int = 0,
+) -> BacktestResult:
+    """Run the walk-forward backtest; see the module docstring for the fold layout.
+
+    `df` is `marts.ml_account_snapshots` (censored rows are dropped here). `step_weeks` is the
+    distance between origins; None picks the largest step up to 4 weeks that fits the history.
+    `test_weeks` defaults to `step_weeks` (non-overlapping test windows); a longer window (e.g.
+    13) gives steadier per-fold numbers at the price of overlapping folds. `baselines` defaults to
+    `baselines.default_baselines(features, login_ratio_column, segment_column)`. `oracle_column`
+    names a column of true probabilities (the simulator's ground truth) scored like a model.
+    `calibration_gap_days`, `params`, `num_boost_round` and `early_stopping_rounds` go to
+    `train_churn_model` as they are (fewer rounds make a quick backtest); whatever they are, every
+    training and calibration label window still ends on or before its fold's origin.
+
+    Raises ValueError when the labelled history is too short for `n_origins` folds, saying how many
+    weekly dates are needed and how many there are.
+    """
+    if n_origins < 1:
+        raise ValueError(f"n_origins must be at least 1, got {n_origins}.")
+    if step_weeks is not None and step_weeks < 1:
+        raise ValueError(f"step_weeks must be at least 1 (or None to fit it), got {step_weeks}.")
+    if test_weeks is not None and test_weeks < 1:
+        raise ValueError(f"test_weeks must be at least 1, got {test_weeks}.")
+    features = list(features)
+    require_columns(df, [label, *features] + ([oracle_column] if oracle_column else []))
+
+    rows = labelled_rows(df, label, horizon_days)
+    rows = rows.assign(as_of_date=pd.to_datetime(rows["as_of_date"]))
+    dates = pd.DatetimeIndex(sorted(rows["as_of_date"].unique()))
+
+    if step_weeks is None:
+        step_weeks = largest_step_weeks(
+            len(dates), horizon_days, n_origins, DEFAULT_STEP_WEEKS, test_weeks, calibration_weeks, min_train_weeks,
+            calibration_gap_days,
+        ) or 1  # nothing fits: fall through to the error below, stated for a one-week step
+    test_weeks = step_weeks if test_weeks is None else test_weeks
+    needed = backtest_weeks_needed(
+        horizon_days, n_origins, step_weeks, test_weeks, calibration_weeks, min_train_weeks, calibration_gap_days)
+    if len(dates) < needed:
+        span = f" ({dates.min().date()} to {dates.max().date()})" if len(dates) else ""
+        fits = largest_step_weeks(
+            len(dates), horizon_days, n_origins, step_weeks, test_weeks, calibration_weeks, min_train_weeks,
+            calibration_gap_days)
+        hint = f" A step of {fits} week(s) would fit." if fits else ""
+        raise ValueError(
+            f"Not enough labelled history in {SNAPSHOT_TABLE} for a {n_origins}-origin walk-forward "
+            f"backtest: need {needed} weekly as_of_dates with a non-NULL {label!r}, found {len(dates)}{span}. "
+            f"Needed = {min_train_weeks} train + {calibration_weeks} calibration + {test_weeks} test weeks, "
+            f"the calibration and {horizon_days}-day gaps, and {n_origins - 1} steps of {step_weeks} week(s) between "
+            f"origins.{hint} Load more history, or lower n_origins / step_weeks / calibration_weeks / "
+            f"min_train_weeks."
+        )
+
+    specs = list(baselines) if baselines is not None else default_baselines(
+        features, login_ratio_column, segment_column)
+    names = [spec.name for spec in specs]
+    if len(set(names)) != len(names) or {MODEL_NAME, ORACLE_NAME} & set(names):
+        raise ValueError(f"Baseline names must be unique and not {MODEL_NAME!r}/{ORACLE_NAME!r}; got {names}.")
+
+    folds = []
+    for fold in range(n_origins):
+        # The newest fold's test window ends at the newest labelled date; each older one a step earlier.
+        start = len(dates) - test_weeks - (n_origins - 1 - fold) * step_weeks
+        test_dates = dates[start:start + test_weeks]
+        cut = rows[rows["as_of_date"] <= test_dates[-1]]
+        folds.append(_run_fold(
+            fold, cut, test_dates, features, label, horizon_days, specs, oracle_column, feature_families,
+            {
+                "calibration_weeks": calibration_weeks, "min_train_weeks": min_train_weeks,
+                "calibration_gap_days": calibration_gap_days,
+            },
+            {
+                "params": params, "random_state": random_state, "num_boost_round": num_boost_round,
+                "early_stopping_rounds": early_stopping_rounds,
+            },
+        ))
+
+    return BacktestResult(
+        label=label,
+        horizon_days=int(horizon_days),
+        folds=folds,
+        baseline_names=names,
+        has_oracle=oracle_column is not None,
+        settings={
+            "n_origins": n_origins, "step_weeks": step_weeks, "test_weeks": test_weeks,
+            "calibration_weeks": calibration_weeks, "min_train_weeks": min_train_weeks,
+            "calibration_gap_days": calibration_gap_days, "num_boost_round": num_boost_round,
+            "early_stopping_rounds": early_stopping_rounds, "n_labelled_dates": len(dates),
+        },
+    )
+
+
+def _run_fold(
+    fold: int,
+    cut: pd.DataFrame,
+    test_dates: pd.DatetimeIndex,
+    features: list[str],
+    label: str,
+    horizon_days: int,
+    specs: Sequence[Any],
+    oracle_column: str | None,
+    feature_families: Mapping[str, str] | None,
+    split_args: dict[str, Any],
+    train_args: dict[str, Any],
+) -> Fold:
+    test_weeks = len(test_dates)
+    # The same deterministic split train_churn_model makes inside, to fit the baselines on the
+    # very rows the model trained on.
+    split = time_split(cut, label, horizon_days, test_weeks=test_weeks, **split_args)
+    origin = test_dates[0]
+    used_dates = pd.concat([split.train["as_of_date"], split.calibration["as_of_date"]])
+    label_window_end = used_dates.max() + pd.Timedelta(days=horizon_days)
+    if label_window_end > origin or split.test["as_of_date"].min() != origin:
+        # time_split guarantees this; checked because the backtest is worthless if it ever breaks.
+        raise RuntimeError(
+            f"Fold {fold}: a training or calibration label window ends {label_window_end.date()}, after "
+            f"the origin {origin.date()}; the backtest would leak."
+        )
+    model = train_churn_model(
+        cut, features, label, horizon_days,
+        feature_families=feature_families, test_weeks=test_weeks, **split_args, **train_args,
+        # Stamped with the origin: the fold model is "the model we would have trained on day T",
+        # and its version stays the same when the backtest is rerun on the same data.
+        trained_at=pd.Timestamp(origin).tz_localize("UTC").to_pydatetime(),
+    )
+
+    test = split.test
+    y = test[label].to_numpy(dtype="int64")
+    predictions = pd.DataFrame({
+        "account_id": test["account_id"].to_numpy(),
+        "as_of_date": test["as_of_date"].to_numpy(),
+        "y": y,
+        MODEL_NAME: predict_proba(model, test),
+    })
+    baseline_params = {}
+    for spec in specs:
+        # Fitted on the model's training rows; the calibration period (which the model calibrates
+        # on) is offered for tuning, so no baseline sees data the model did not.
+        scorer = spec.fit(split.train, label, split.calibration)
+        predictions[spec.name] = scorer(test)
+        baseline_params[spec.name] = dict(getattr(scorer, "params", {}))
+    if oracle_column is not None:
+        predictions[ORACLE_NAME] = pd.to_numeric(test[oracle_column], errors="coerce").to_numpy(dtype="float64")
+
+    metrics = {}
+    for name in [MODEL_NAME, *(s.name for s in specs)]:
+        metrics[name] = binary_metrics(y, predictions[name].to_numpy())
+    if oracle_column is not None:
+        # The ground truth may miss a few rows (e.g. an as_of_date outside the simulated weeks):
+        # the oracle is judged on the rows where it is known, and says so through its n.
+        known = predictions[ORACLE_NAME].notna().to_numpy()
+        if known.any():
+            metrics[ORACLE_NAME] = binary_metrics(y[known], predictions.loc[known, ORACLE_NAME].to_numpy())
+
+    return Fold(
+        fold=fold,
+        origin_date=origin,
+        test_end_date=test_dates[-1],
+        train_start_date=split.train["as_of_date"].min(),
+        train_end_date=split.train["as_of_date"].max(),
+        calibration_start_date=split.calibration["as_of_date"].min(),
+        calibration_end_date=split.calibration["as_of_date"].max(),
+        label_window_end_date=label_window_end,
+        model=model,
+        predictions=predictions,
+        metrics=metrics,
+        baseline_params=baseline_params,
+    )
+
+
+# --- out-of-sample history and lead time ------------------------------------------------------
+
+def out_of_sample_history(
+    result: BacktestResult,
+    df: pd.DataFrame,
+    red_max: int = DEFAULT_RED_MAX,
+    yellow_max: int = DEFAULT_YELLOW_MAX,
+) -> pd.DataFrame:
+    """Score every snapshot row from the first origin on with the newest fold model whose origin is
+    on or before the row's as_of_date, so no row is scored by a model that learned from its
+    future. Censored rows are scored too (lead time needs the weeks just before a recent churn).
+
+    Returns account_id, as_of_date, fold, churn_probability, health_score, health_band.
+    """
+    require_columns(df, ["account_id", "as_of_date", *result.folds[0].model.features])
+    as_of = pd.to_datetime(df["as_of_date"])
+    origins = pd.DatetimeIndex([f.origin_date for f in result.folds])
+    # Index of the newest fold whose origin <= as_of_date (-1: before the first origin).
+    fold_of_row = np.searchsorted(origins.to_numpy(), as_of.to_numpy(), side="right") - 1
+    parts = []
+    for i, fold in enumerate(result.folds):
+        rows = df[fold_of_row == i]
+        if rows.empty:
+            continue
+        p = predict_proba(fold.model, rows)
+        scores = health_score(p, fold.model.base_rate)
+        parts.append(pd.DataFrame({
+            "account_id": rows["account_id"].to_numpy(),
+            "as_of_date": pd.to_datetime(rows["as_of_date"]).to_numpy(),
+            "fold": fold.fold,
+            "churn_probability": p,
+            "health_score": scores,
+            "health_band": health_band(scores, red_max, yellow_max),
+        }))
+    if not parts:
+        raise ValueError("No snapshot row is on or after the first backtest origin: nothing to score.")
+    return pd.concat(parts, ignore_index=True)
+
+
+def lead_times(
+    history: pd.DataFrame,
+    churn_dates: pd.DataFrame,
+    band_column: str = "health_band",
+    red: str = "red",
+    lookback_days: int = 90,
+    require_full_lookback: bool = True,
+) -> pd.DataFrame:
+    """Per churn: the first red snapshot in the `lookback_days` before the churn and the days to it.
+
+    `history` has account_id, as_of_date and `band_column` (a scored history, one row per account
+    and date); `churn_dates` has account_id, churn_date (one row per churn; an account may churn
+    twice). The look-back defaults to the 90-day label horizon: a red band means "high risk of
+    churning within 90 days", so a red flag earlier than that is not a warning of this churn.
+    With `require_full_lookback`, churns whose look-back window starts before the first scored
+    date are left out, since their first red flag may predate the history (it would understate
+    the lead time).
+
+    Returns account_id, churn_date, first_red_date (NaT if never red), lead_time_days (NaN if never
+    red) and n_snapshots (scored dates in the look-back window), one row per churn considered.
+    """
+    require_columns(history, ["account_id", "as_of_date", band_column], table="scored history")
+    require_columns(churn_dates, ["account_id", "churn_date"], table="churn dates")
+    hist = history[["account_id", "as_of_date", band_column]].assign(
+        as_of_date=pd.to_datetime(history["as_of_date"]))
+    churns = churn_dates[["account_id", "churn_date"]].dropna().drop_duplicates()
+    churns = churns.assign(churn_date=pd.to_datetime(churns["churn_date"]))
+    lookback = pd.Timedelta(days=lookback_days)
+    if require_full_lookback and not hist.empty:
+        churns = churns[churns["churn_date"] - lookback >= hist["as_of_date"].min()]
+
+    window = churns.merge(hist, on="account_id", how="inner")
+    window = window[(window["as_of_date"] < window["churn_date"])
+                    & (window["as_of_date"] >= window["churn_date"] - lookback)]
+    keys = ["account_id", "churn_date"]
+    n_snapshots = window.groupby(keys).size().rename("n_snapshots")
+    first_red = (window[window[band_column] == red].groupby(keys)["as_of_date"].min().rename("first_red_date"))
+    out = churns.set_index(keys).join(n_snapshots, how="inner").join(first_red).reset_index()
+    out["lead_time_days"] = (out["churn_date"] - out["first_red_date"]).dt.days.astype("float64")
+    return out[["account_id", "churn_date", "first_red_date", "lead_time_days", "n_snapshots"]]
+
+
+def lead_time_days(
+    history: pd.DataFrame,
+    churn_dates: pd.DataFrame,
+    band_column: str = "health_band",
+    red: str = "red",
+    lookback_days: int = 90,
+    require_full_lookback: bool = True,
+) -> float:
+    """Median days from the first red band (within `lookback_days` before churn) to churn, over the
+    churned accounts that were flagged red; NaN when none was. See `lead_times` for the details
+    and for the share of churns never flagged (which this median does not show)."""
+    times = lead_times(history, churn_dates, band_column, red, lookback_days, require_full_lookback)
+    flagged = times["lead_time_days"].dropna()
+    return float(flagged.median()) if len(flagged) else math.nan
+
+
+# --- SPEC targets -----------------------------------------------------------------------------
+
+def check_targets(
+    summary: pd.DataFrame,
+    lead_time: float | None = None,
+    targets: Mapping[str, float] = SPEC_TARGETS,
+) -> pd.DataFrame:
+    """SPEC section 5 targets checked against a backtest `summary()` (and the median lead time).
+
+    One row per target: target, threshold, observed, passed. Targets whose input is missing (no
+    oracle, no lead time) are listed with observed NaN and passed None, not silently dropped.
+    Also one row per baseline: the model must beat it on AUC and on PR-AUC.
+    """
+    model = summary.loc[MODEL_NAME]
+    rows: list[dict[str, Any]] = []
+
+    def add(target: str, op: str, threshold: float, observed: float | None) -> None:
+        value = math.nan if observed is None else float(observed)
+        passed = None if math.isnan(value) else bool(value >= threshold if op == ">=" else value <= threshold)
+        rows.append({"target": target, "threshold": f"{op} {threshold:g}", "observed": value, "passed": passed})
+
+    add("AUC", ">=", targets["auc_min"], model["auc"])
+    share = model.get("auc_share_of_oracle") if "auc_share_of_oracle" in summary.columns else None
+    add("AUC / oracle AUC", ">=", targets["auc_share_of_oracle_min"], share)
+    add("Brier score", "<=", targets["brier_max"], model["brier"])
+    add("expected calibration error", "<=", targets["ece_max"], model["ece"])
+    add("lift in the top decile", ">=", targets["lift_top_decile_min"], model["lift_top_decile"])
+    add("median lead time, first red to churn (days)", ">=", targets["lead_time_days_min"], lead_time)
+    for name, kind in summary["model_kind"].items():
+        if kind != "baseline":
+            continue
+        for metric in RANKING_METRICS:
+            beats = bool(model[f"beats_{name}_{metric}"])
+            rows.append({
+                "target": f"beats {name} on {metric.upper().replace('_', '-')}",
+                "threshold": f"> {summary.loc[name, metric]:.4f}",
+                "observed": float(model[metric]),
+                "passed": beats,
+            })
+    return pd.DataFrame(rows)
