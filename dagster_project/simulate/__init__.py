@@ -4,6 +4,23 @@
     rows = generate(SimulationConfig(n_accounts=500, months=18, seed=42), Path("data/landing"))
 
 or `python -m dagster_project.simulate --accounts 500 --months 18 --seed 42 --out data/landing`.
+
+Writes `<out>/<table>/part-NNNNN.parquet` with exactly the columns and types of
+`dagster_project.contract`, and `<out>/_ground_truth/account_weeks.parquet` (latent health, weekly
+churn hazard and the true 90-day churn probability per account-week, for oracle evaluation).
+
+Stages, each with its own random stream (`config.stage_rng`), so the output depends only on the config:
+
+    accounts.py   segments, firmographics, initial contract, hidden traits
+    health.py     latent health per account-week (baseline, random walk, onboarding, shocks) and the
+                  churn model (renewal decisions taken weeks ahead, mid-term exits, payment failures)
+    lifecycle.py  renewal calendar, churn, expansion and contraction, charges
+    users.py      teams: onboarding invites, turnover, seat changes, departing champions
+    activity.py   product events per chunk of accounts (usage follows health)
+    billing.py    invoices and the subscription history
+    support.py    tickets and NPS answers
+    oracle.py     the ground truth (exact 90-day churn probability on a health grid)
+    writer.py     Parquet output; faults.py: data-fault injection for the data-quality tests
 """
 
 from dagster_project.simulate.config import SimulationConfig

@@ -107,7 +107,8 @@ def generate_accounts(config: SimulationConfig, window: Window) -> Accounts:
     region = rng.choice(len(REGIONS), n, p=REGION_SHARE)
     industry = rng.choice(len(INDUSTRIES), n, p=INDUSTRY_SHARE)
     local_hour = rng.uniform(8, 18, n)
-    created_us = window.day_to_us(created_day) + ((local_hour + REGION_UTC_OFFSET_HOURS[region]) % 24 * HOUR_US).astype(np.int64)
+    utc_hour = (local_hour + REGION_UTC_OFFSET_HOURS[region]) % 24
+    created_us = window.day_to_us(created_day) + (utc_hour * HOUR_US).astype(np.int64)
 
     employee_count = np.maximum(
         np.round(EMPLOYEES_MEDIAN[segment] * rng.lognormal(0, 0.6, n)), 5).astype(np.int32)

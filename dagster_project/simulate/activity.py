@@ -235,8 +235,9 @@ def generate_events(a_lo: int, a_hi: int, acc: Accounts, users: Users, window: W
 
     order = np.argsort(ts[keep])
     sel = np.flatnonzero(keep)[order]
-    return EventChunk(a_lo=a_lo, a_hi=a_hi, u_lo=int(u_lo), u_hi=int(u_hi), acct=acct_[sel], user=user[sel], name=name[sel], feature=feature[sel],
-                      template=template[sel], occurred_us=ts[sel], received_us=received[sel])
+    return EventChunk(a_lo=a_lo, a_hi=a_hi, u_lo=int(u_lo), u_hi=int(u_hi), acct=acct_[sel], user=user[sel],
+                      name=name[sel], feature=feature[sel], template=template[sel], occurred_us=ts[sel],
+                      received_us=received[sel])
 
 
 def _ranks_within(counts: np.ndarray) -> np.ndarray:
@@ -278,9 +279,9 @@ def _draw(cdf: np.ndarray, row: np.ndarray, rng: np.random.Generator) -> np.ndar
     return np.searchsorted(flat, row + rng.random(row.size), side="right") - row * k
 
 
-def _happenings(a_lo, a_hi, acc: Accounts, users: Users, window: Window, paths: HealthPaths,
+def _happenings(a_lo: int, a_hi: int, acc: Accounts, users: Users, window: Window, paths: HealthPaths,
                 rng: np.random.Generator) -> list[tuple[np.ndarray, ...]]:
-    """Events tied to discrete happenings rather than daily usage."""
+    """Events tied to discrete happenings rather than daily usage: (account, user, name, time[, role])."""
     out = []
     # Invitations: every invited user was invited by an active teammate shortly before joining.
     u = np.arange(users.acct_offset[a_lo], users.acct_offset[a_hi])
@@ -297,20 +298,25 @@ def _happenings(a_lo, a_hi, acc: Accounts, users: Users, window: Window, paths: 
     ts = acc.created_us[a] + (rng.gamma(2.0, 4.0, a.size) * DAY_US).astype(np.int64)
     out.append((a, pick_active_users(users, a, ts, rng), np.full(a.size, E["integration_connected"]), ts))
 
-    # A failed integration: it gets removed, after a burst of errors.
-    fail = (paths.shock_kind == SHOCK_KINDS.index("integration_failed")) & (paths.shock_acct >= a_lo) & (paths.shock_acct < a_hi)
-    fa, fd = paths.shock_acct[fail], paths.shock_day[fail]
-    base = window.day_to_us(fd) + ((9 + REGION_UTC_OFFSET_HOURS[acc.region[fa]]) * HOUR_US).astype(np.int64)
-    for name, rate, spread_h in (("integration_removed", 0.6, 30.0), ("error_shown", 6.0, 48.0)):
-        k = (name == "integration_removed") + rng.poisson(rate, fa.size)
-        a = np.repeat(fa, k)
-        ts = np.repeat(base, k) - (rng.uniform(0, spread_h, a.size) * HOUR_US).astype(np.int64) * (name == "error_shown") \
-            + (rng.uniform(0, 8, a.size) * HOUR_US).astype(np.int64)
-        out.append((a, pick_active_users(users, a, ts, rng), np.full(a.size, E[name]), ts))
+    # A failed integration: errors pile up for a day or two, then someone removes it (or more).
+    fail = paths.shock_kind == SHOCK_KINDS.index("integration_failed")
+    fail &= (paths.shock_acct >= a_lo) & (paths.shock_acct < a_hi)
+    fa = paths.shock_acct[fail]
+    removal = window.day_to_us(paths.shock_day[fail]) + ((9 + REGION_UTC_OFFSET_HOURS[acc.region[fa]]) * HOUR_US)
+    removal = removal.astype(np.int64)
+    k = 1 + rng.poisson(0.6, fa.size)
+    a = np.repeat(fa, k)
+    ts = np.repeat(removal, k) + (rng.uniform(0, 8, a.size) * HOUR_US).astype(np.int64)
+    out.append((a, pick_active_users(users, a, ts, rng), np.full(a.size, E["integration_removed"]), ts))
+    k = rng.poisson(6.0, fa.size)
+    a = np.repeat(fa, k)
+    ts = np.repeat(removal, k) - (rng.uniform(0, 48, a.size) * HOUR_US).astype(np.int64)
+    out.append((a, pick_active_users(users, a, ts, rng), np.full(a.size, E["error_shown"]), ts))
     return out
 
 
-def events_table(chunk: EventChunk, first_event_number: int, acc: Accounts, users: Users) -> dict[str, pa.Array | np.ndarray]:
+def events_table(chunk: EventChunk, first_event_number: int, acc: Accounts,
+                 users: Users) -> dict[str, pa.Array | np.ndarray]:
     """The `events` raw table for one chunk, with ids continuing from `first_event_number`."""
     return {
         "event_id": text.prefixed_ids("evt_", first_event_number + np.arange(len(chunk)), 10),

@@ -147,10 +147,10 @@ def build_subscriptions(acc: Accounts, window: Window, life: Lifecycle, inv: Inv
     acct, ts, commercial, plan, seats, mrr, pd_delta = cols
     # Commercial points first at the same instant: stable order puts the creation row first.
     order = np.lexsort((~commercial, ts, acct))
-    acct, ts, commercial, plan, seats, mrr, pd_delta = (x[order] for x in cols)
+    acct, ts = acct[order], ts[order]
     # Nothing after the cancellation, nothing after the data ends.
     keep = (ts <= churn_us[acct]) & (ts < window.cutoff_us)
-    acct, ts, commercial, plan, seats, mrr, pd_delta = (x[keep] for x in (acct, ts, commercial, plan, seats, mrr, pd_delta))
+    acct, ts, commercial, plan, seats, mrr, pd_delta = (x[order][keep] for x in cols)
 
     # Forward-fill the commercial state (each account's first point is its creation, which is commercial).
     idx = np.arange(acct.size)

@@ -29,7 +29,7 @@ from dagster_project.simulate.writer import TableWriter, arrow_schema, clear_fol
 GROUND_TRUTH_KEY = f"{GROUND_TRUTH_DIR}/{GROUND_TRUTH_TABLE}"
 
 
-class _Landing:
+class _Outputs:
     """Writers for every output table, with the fault hook in front of them."""
 
     def __init__(self, out_dir: Path, seed: int, faults: FaultPlan):
@@ -40,18 +40,18 @@ class _Landing:
     def emit(self, table: str, columns: dict, schema_columns: dict[str, str] | None = None,
              file_name: str | None = None) -> None:
         """Write one batch of a contract table (or, with schema_columns, of the ground truth)."""
-        key = table
-        if key not in self.writers:
+        if table not in self.writers:
             schema = arrow_schema(schema_columns or TABLES[table].columns)
             folder = self.out_dir / (GROUND_TRUTH_DIR if schema_columns else table)
             unique = (TABLES[table].primary_key,) if table in TABLES else ()
-            self.writers[key] = TableWriter(folder, schema, file_name=file_name, unique_columns=unique)
-        batch = to_arrow(key, columns, self.writers[key].schema)
-        if self.faults.active and schema_columns is None:
+            self.writers[table] = TableWriter(folder, schema, file_name=file_name, unique_columns=unique)
+        batch = to_arrow(table, columns, self.writers[table].schema)
+        if self.faults.active and schema_columns is None:  # the ground truth is never damaged
             n = self._batches.get(table, 0)
             self._batches[table] = n + 1
-            batch = self.faults.apply(table, batch, stage_rng(self.seed, Stage.FAULTS, list(TABLES).index(table), n))
-        self.writers[key].write(batch)
+            rng = stage_rng(self.seed, Stage.FAULTS, list(TABLES).index(table), n)
+            batch = self.faults.apply(table, batch, rng)
+        self.writers[table].write(batch)
 
     def close(self) -> dict[str, int]:
         for w in self.writers.values():
@@ -81,8 +81,9 @@ def generate(config: SimulationConfig, out_dir: Path, faults: FaultPlan = NO_FAU
     tickets = generate_tickets(acc, users, window, paths, life, end_us, stage_rng(seed, Stage.TICKETS))
     nps = generate_nps(acc, users, window, paths, life, end_us, stage_rng(seed, Stage.NPS))
 
+    # Only now, with everything but the events simulated, replace the old files of these tables.
     clear_folders(out_dir, [*TABLES, GROUND_TRUTH_DIR])
-    landing = _Landing(out_dir, seed, faults)
+    landing = _Outputs(out_dir, seed, faults)
     landing.emit("accounts", accounts_table(acc))
     landing.emit("users", users_table(users, acc))
     landing.emit("subscriptions", subscriptions_table(subs, acc))

@@ -6,9 +6,10 @@ starts below the baseline for new accounts (onboarding) and suffers shocks (cham
 integration, outage) that drop it for weeks before it recovers.
 
 Everything observable (usage, tickets, NPS, late payments) is driven by health, and churn decisions
-at renewal are a logistic function of health. Health is persistent (half-life of a deviation ~8
-weeks), so the observable decline comes weeks before the churn it predicts. The same
-`ChurnModel` is used to simulate churn and to compute the oracle probabilities in `oracle.py`.
+are a logistic function of health, taken weeks before the renewal they end at. Health is persistent
+(a deviation from baseline halves in ~13 weeks), so the observable decline comes weeks before the
+churn it predicts. The same `ChurnModel` is used to simulate churn and to compute the oracle
+probabilities in `oracle.py`.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ class HealthModel:
     noise_sd: float = 0.2
     # Per shock kind: weekly rate per account (outage: P(an account is hit) in an outage week),
     # mean and sd of the drop in health.
-    shock_rate: tuple[float, float, float] = (0.0035, 0.004, 0.3)
-    shock_mean: tuple[float, float, float] = (1.6, 1.0, 0.5)
-    shock_sd: tuple[float, float, float] = (0.4, 0.3, 0.15)
+    shock_rate: tuple[float, float, float] = (0.0035, 0.004, 0.25)
+    shock_mean: tuple[float, float, float] = (1.6, 1.0, 0.25)
+    shock_sd: tuple[float, float, float] = (0.4, 0.3, 0.1)
     outage_week_prob: float = 0.08  # share of weeks with a product-wide outage
 
     @property
@@ -60,7 +61,7 @@ class ChurnModel:
     """
 
     renewal_slope: float = 3.5
-    renewal_intercept: tuple[float, float] = (-6.65, -3.55)  # (monthly, annual)
+    renewal_intercept: tuple[float, float] = (-6.6, -3.5)  # (monthly, annual)
     segment_shift: tuple[float, float, float] = (0.15, 0.0, -0.45)  # smb, mid-market, enterprise
     early_renewal_shift: float = 0.7  # first 3 monthly / first annual renewal: still deciding
     early_renewals: tuple[int, int] = (3, 1)
@@ -128,7 +129,8 @@ def simulate_health(acc: Accounts, window: Window, model: HealthModel, rng: np.r
         drop = np.zeros(n)
         if hit.any():
             k = kind[hit]
-            drop[hit] = np.maximum(np.array(model.shock_mean)[k] + np.array(model.shock_sd)[k] * rng.normal(size=k.size), 0)
+            size = np.array(model.shock_mean)[k] + np.array(model.shock_sd)[k] * rng.normal(size=k.size)
+            drop[hit] = np.maximum(size, 0)
             day = np.where(k == 2, outage_day[t], 7 * t + rng.integers(0, 7, k.size))
             idx = np.flatnonzero(hit)
             day = np.maximum(day, acc.created_day[idx])  # a new account cannot be hit before it exists
@@ -136,8 +138,10 @@ def simulate_health(acc: Accounts, window: Window, model: HealthModel, rng: np.r
         eps = rng.normal(size=n)
         cur = cur + model.reversion * (acc.health_baseline - cur) + model.noise_sd * eps - drop
 
-    cat = [np.concatenate(parts) if shocks else np.array([], dtype=np.int64) for parts in zip(*shocks)] if shocks \
-        else [np.array([], dtype=np.int64)] * 4
+    if shocks:
+        cat = [np.concatenate(parts) for parts in zip(*shocks)]
+    else:
+        cat = [np.array([], dtype=np.int64)] * 4
     keep = cat[2] < window.n_days
     return HealthPaths(
         h=h,

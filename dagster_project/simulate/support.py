@@ -132,8 +132,9 @@ def generate_tickets(acc: Accounts, users: Users, window: Window, paths: HealthP
     # Subject: a template of the category, sometimes naming the person (PII).
     tmpl = _SUBJECT_OFFSET[category] + (rng.random(n) * _SUBJECT_COUNT[category]).astype(np.int64)
     person = requester >= 0
-    first_name = text.take_plain(text.capitalized(text.FIRST_NAMES), np.where(person, users.first[np.maximum(requester, 0)], -1))
-    last_name = text.take_plain(text.capitalized(text.LAST_NAMES), np.where(person, users.last[np.maximum(requester, 0)], -1))
+    who = np.maximum(requester, 0)
+    first_name = text.take_plain(text.capitalized(text.FIRST_NAMES), np.where(person, users.first[who], -1))
+    last_name = text.take_plain(text.capitalized(text.LAST_NAMES), np.where(person, users.last[who], -1))
     how = np.where(person, rng.choice(3, n, p=[0.6, 0.3, 0.1]), 0)
     tail = pc.if_else(
         pa.array(how == 1), text.join(" (reported by ", first_name, " ", last_name, ")"),
@@ -193,13 +194,15 @@ def generate_nps(acc: Accounts, users: Users, window: Window, paths: HealthPaths
     n = a.size
 
     h = paths.h[a, w] - 1
-    score = np.clip(np.round(7.4 + 1.5 * h + rng.normal(0, 1.2, n) + 0.3 * (users.role[user] == 0)), 0, 10).astype(np.int32)
+    admin = users.role[user] == 0  # admins (often the buyer) answer a bit more kindly
+    score = np.clip(np.round(7.4 + 1.5 * h + rng.normal(0, 1.2, n) + 0.3 * admin), 0, 10).astype(np.int32)
     bucket = np.select([score <= 6, score <= 8], [0, 1], 2)
     has_comment = rng.random(n) < np.where(bucket == 0, 0.45, 0.25)
-    tmpl = np.where(has_comment, _COMMENT_OFFSET[bucket] + (rng.random(n) * _COMMENT_COUNT[bucket]).astype(np.int64), -1)
+    pick = (rng.random(n) * _COMMENT_COUNT[bucket]).astype(np.int64)
+    tmpl = np.where(has_comment, _COMMENT_OFFSET[bucket] + pick, -1)
     signed = has_comment & (rng.random(n) < 0.2)  # some sign their comment (PII)
-    sign = pc.if_else(pa.array(signed), text.join(" - ", text.take_plain(text.capitalized(text.FIRST_NAMES), users.first[user])),
-                              pa.scalar(""))
+    first_name = text.take_plain(text.capitalized(text.FIRST_NAMES), users.first[user])
+    sign = pc.if_else(pa.array(signed), text.join(" - ", first_name), pa.scalar(""))
     return {
         "response_id": text.prefixed_ids("nps_", np.arange(1, n + 1), 7),
         "account_id": text.take(acc.id_array, a),

@@ -72,12 +72,14 @@ def generate_users(acc: Accounts, window: Window, life: Lifecycle, paths: Health
     grow = (life.change_seats > prev_seats) & (life.change_day < window.n_days)
     n_new = np.round((life.change_seats - prev_seats)[grow] * acc.utilization[life.change_acct[grow]]).astype(np.int64)
     a1 = np.repeat(life.change_acct[grow], n_new)
-    created1 = np.repeat(window.day_to_us(life.change_day[grow]), n_new) + (rng.exponential(5, a1.size) * DAY_US).astype(np.int64)
+    created1 = np.repeat(window.day_to_us(life.change_day[grow]), n_new)
+    created1 += (rng.exponential(5, a1.size) * DAY_US).astype(np.int64)
 
     acct_ = np.concatenate([a0, a1])
     created = np.concatenate([created0, created1])
     invited = np.concatenate([pos > 0, np.ones(a1.size, bool)])
-    role = np.concatenate([np.where(pos == 0, 0, rng.choice(3, a0.size, p=ROLE_SHARE)), rng.choice(3, a1.size, p=ROLE_SHARE)])
+    role = np.concatenate([np.where(pos == 0, 0, rng.choice(3, a0.size, p=ROLE_SHARE)),  # the signup is an admin
+                           rng.choice(3, a1.size, p=ROLE_SHARE)])
 
     # 3. Turnover: people leave (more in unhealthy accounts) and most are replaced, generation by generation.
     leave_per_year = 0.22 * np.exp(-0.35 * (acc.health_baseline - 1))
@@ -113,7 +115,7 @@ def generate_users(acc: Accounts, window: Window, life: Lifecycle, paths: Health
     champ = paths.shock_kind == SHOCK_KINDS.index("champion_left")
     if champ.any():
         deact = _champions_leave(acct_, created, deact, paths.shock_acct[champ],
-                                 window.day_to_us(paths.shock_day[champ]) + 10 * HOUR_US, acc.n)
+                                 window.day_to_us(paths.shock_day[champ]) + 10 * HOUR_US)
 
     # Deactivations after the data ends or after the account left are not (yet) recorded.
     deact = np.where(deact >= end_us[acct_], NEVER_US, deact)
@@ -156,7 +158,8 @@ def _cut(acct, created, deact, ev_acct, ev_us, frac, rng) -> np.ndarray:
     return deact
 
 
-def _champions_leave(acct, created, deact, ev_acct, ev_us, n_accounts) -> np.ndarray:
+def _champions_leave(acct, created, deact, ev_acct, ev_us) -> np.ndarray:
+    """Deactivate, at each event, the account's longest-tenured user still active then."""
     deact = deact.copy()
     lo, hi = np.searchsorted(acct, ev_acct, side="left"), np.searchsorted(acct, ev_acct, side="right")
     counts = hi - lo

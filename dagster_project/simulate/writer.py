@@ -59,7 +59,8 @@ class TableWriter:
         self.schema = schema
         # Dictionary-encode repetitive strings only: trying it on unique ids and timestamps costs
         # a lot of write time for nothing.
-        self.dictionary_columns = [f.name for f in schema if pa.types.is_string(f.type) and f.name not in unique_columns]
+        self.dictionary_columns = [f.name for f in schema
+                                   if pa.types.is_string(f.type) and f.name not in unique_columns]
         # A fixed file name means a single file (no parts), e.g. the ground truth's account_weeks.parquet.
         self.file_name = file_name
         self.max_rows_per_file = max_rows_per_file if file_name is None else np.iinfo(np.int64).max
