@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# The project's tools (dbt, dagster) first on PATH: `dagster dev` re-parses the dbt project with `dbt`.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install run test test-slow dev check-defs clean
 

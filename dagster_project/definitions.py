@@ -1,5 +1,6 @@
 """Dagster entry point: loads everything under `defs/` and applies project-wide policies."""
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -9,8 +10,12 @@ import dagster as dg
 def defs() -> dg.Definitions:
     from dagster_project.defs.resources import dbt
     from dagster_project.defs.transform.project import dbt_project
+    from dagster_project.settings import get_settings
 
-    # In `dagster dev` the dbt manifest is rebuilt on load; elsewhere `python -m dagster_project.cli prepare` builds it.
+    # In `dagster dev` the dbt manifest is rebuilt on load (dbt's profile reads these variables);
+    # elsewhere `python -m dagster_project.cli prepare` builds it.
+    for name, value in get_settings().export_for_dbt().items():
+        os.environ.setdefault(name, value)
     dbt_project.prepare_if_dev()
     return dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
