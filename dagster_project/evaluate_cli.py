@@ -35,9 +35,10 @@ from dagster_project.ml.dataset import SNAPSHOT_TABLE
 from dagster_project.ml.split import DEFAULT_CALIBRATION_WEEKS, DEFAULT_MIN_TRAIN_WEEKS
 from dagster_project.ml.train import DEFAULT_NUM_BOOST_ROUND
 from dagster_project.settings import DBT_PROJECT_DIR, get_settings
+from dagster_project.snapshots import CHURN_LABEL, feature_families_from_manifest, oracle_scores, read_snapshots
 from dagster_project.warehouse import connect
 
-DEFAULT_LABEL = "churned_within_90d"
+DEFAULT_LABEL = CHURN_LABEL
 ORACLE_COLUMN = "oracle_churn_prob"
 TABLE_COLUMNS = ["auc", "pr_auc", "precision_at_k", "lift_top_decile", "brier", "ece", "n", "positives"]
 
@@ -45,9 +46,6 @@ TABLE_COLUMNS = ["auc", "pr_auc", "precision_at_k", "lift_top_decile", "brier", 
 def load_inputs(manifest_path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
     """The snapshot mart (with an oracle column when the simulator's truth exists) and the families
     of the features it carries. Raises with the fix when the warehouse or manifest is missing."""
-    # Imported here: the defs package builds Dagster definitions on import, which `--help` should not pay for.
-    from dagster_project.defs.churn.assets import feature_families_from_manifest, oracle_scores
-
     settings = get_settings()
     if not manifest_path.is_file():
         raise SystemExit(
@@ -60,7 +58,6 @@ def load_inputs(manifest_path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
             f"No warehouse at {settings.duckdb_path} (AHW_DATA_DIR / AHW_DUCKDB_PATH): materialize the "
             f"pipeline first (dagster job execute -m dagster_project.definitions -j daily_refresh)."
         )
-    families = feature_families_from_manifest(json.loads(manifest_path.read_text()))
     schema, table = SNAPSHOT_TABLE.split(".")
     with connect(settings, read_only=True) as con:
         # fetchall, not fetchone: DuckDB refuses new work on a connection with an unfinished result.
@@ -68,13 +65,13 @@ def load_inputs(manifest_path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
             [schema, table],
         ).fetchall()[0][0]
-        if not exists:
-            raise SystemExit(
-                f"{SNAPSHOT_TABLE} does not exist in {settings.duckdb_path}: materialize the dbt models "
-                f"(the daily_refresh job) first."
-            )
-        df = con.sql(f"SELECT * FROM {SNAPSHOT_TABLE}").df()
-    features = {f: fam for f, fam in families.items() if f in df.columns}
+    if not exists:
+        raise SystemExit(
+            f"{SNAPSHOT_TABLE} does not exist in {settings.duckdb_path}: materialize the dbt models "
+            f"(the daily_refresh job) first."
+        )
+    df, features = read_snapshots(manifest_path)
+    families = feature_families_from_manifest(json.loads(manifest_path.read_text()))
     missing = sorted(set(families) - set(features))
     if missing:
         print(f"note: {len(missing)} feature(s) declared in the manifest are not in {SNAPSHOT_TABLE}: "

@@ -5,7 +5,6 @@ write the results back and attach metadata.
 """
 
 
-import json
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -13,72 +12,18 @@ import pandas as pd
 
 from dagster_project.defs.transform.project import dbt_project
 from dagster_project.landing import SIM_SCHEMA
-from dagster_project.ml.dataset import latest_snapshot
 from dagster_project.ml import artifacts, evaluate, score, split, train
+from dagster_project.ml.dataset import latest_snapshot
 from dagster_project.settings import get_settings
+from dagster_project.snapshots import CHURN_LABEL, oracle_scores, read_snapshots
 from dagster_project.warehouse import connect
 
-SNAPSHOTS = "marts.ml_account_snapshots"
-CHURN_LABEL = "churned_within_90d"
 LOGIN_BASELINE_FEATURE = "logins_30d"
 # Calibration directly follows training (the test period keeps its full one-horizon gap): with
 # 18 months of history a second gap would leave too few training weeks.
 CALIBRATION_GAP_DAYS = 0
 # Eight weeks of calibration leave more weeks to train on; the test period stays the last 13 weeks.
 CALIBRATION_WEEKS = 8
-
-
-def feature_families_from_manifest(manifest: dict) -> dict[str, str]:
-    """Feature -> family, declared once as `meta.feature_family` on the dbt model columns."""
-    families: dict[str, str] = {}
-    for node in manifest["nodes"].values():
-        if node.get("resource_type") != "model":
-            continue
-        for name, column in node.get("columns", {}).items():
-            meta = {**column.get("meta", {}), **column.get("config", {}).get("meta", {})}
-            if "feature_family" in meta:
-                families[name] = meta["feature_family"]
-    if not families:
-        raise ValueError(
-            "No dbt model column declares meta.feature_family: the churn model has no features. "
-            "Declare them in dbt_project/models/marts/ (see fct_account_features_weekly's yml)."
-        )
-    return families
-
-
-def read_snapshots() -> tuple[pd.DataFrame, dict[str, str]]:
-    """The ML input table and the feature families it carries."""
-    manifest = json.loads(dbt_project.manifest_path.read_text())
-    families = feature_families_from_manifest(manifest)
-    with connect(read_only=True) as con:
-        df = con.sql(f"SELECT * FROM {SNAPSHOTS}").df()
-    features = {f: fam for f, fam in families.items() if f in df.columns}
-    return df, features
-
-
-def oracle_scores(test_rows: pd.DataFrame) -> pd.Series | None:
-    """The simulator's true 90-day churn probability for each test row, or None on real data.
-
-    The ground truth is weekly, keyed by the Monday a week starts; a Sunday `as_of_date`
-    is matched to the state at the start of the following week.
-    """
-    with connect(read_only=True) as con:
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [SIM_SCHEMA, "ground_truth_account_weeks"],
-        ).fetchall()[0][0]
-        if not exists:
-            return None
-        truth = con.sql(
-            f"SELECT account_id, week_start_date, true_churn_prob_90d FROM {SIM_SCHEMA}.ground_truth_account_weeks"
-        ).df()
-    if truth.empty:
-        return None
-    keys = test_rows[["account_id", "as_of_date"]].copy()
-    keys["week_start_date"] = pd.to_datetime(keys["as_of_date"]).dt.normalize() + pd.Timedelta(days=1)
-    truth["week_start_date"] = pd.to_datetime(truth["week_start_date"])
-    merged = keys.merge(truth, on=["account_id", "week_start_date"], how="left")
-    return merged["true_churn_prob_90d"]
 
 
 @dg.asset(
@@ -90,7 +35,7 @@ def oracle_scores(test_rows: pd.DataFrame) -> pd.Series | None:
 )
 def churn_model(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = get_settings()
-    df, families = read_snapshots()
+    df, families = read_snapshots(dbt_project.manifest_path)
     model = train.train_churn_model(
         df, list(families), CHURN_LABEL, settings.churn_horizon_days,
         feature_families=families, calibration_gap_days=CALIBRATION_GAP_DAYS,
@@ -149,7 +94,7 @@ def churn_model(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 def mart_account_health(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = get_settings()
     model = artifacts.load_model(settings.artifacts_dir / "churn")
-    df, _ = read_snapshots()
+    df, _ = read_snapshots(dbt_project.manifest_path)
     latest = latest_snapshot(df)
     scored = score.score_accounts(model, latest)
     scored["scored_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
