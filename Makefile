@@ -40,6 +40,7 @@ dev: install
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 check-defs: install
+	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -m dagster_project.cli prepare --manifest-only
 	$(BIN)/dagster definitions validate -m dagster_project.definitions
 

@@ -1,19 +1,16 @@
-"""Churn: train and calibrate the LightGBM model, then score every active account.
+"""Churn: train and calibrate the LightGBM model and save it as a versioned artifact.
 
 Thin wrappers: the assets gather inputs from the warehouse, call `dagster_project.ml`,
 write the results back and attach metadata.
 """
 
 
-from datetime import datetime, timezone
-
 import dagster as dg
 import pandas as pd
 
 from dagster_project.defs.transform.project import dbt_project
 from dagster_project.landing import SIM_SCHEMA
-from dagster_project.ml import artifacts, evaluate, score, split, train
-from dagster_project.ml.dataset import latest_snapshot
+from dagster_project.ml import artifacts, evaluate, split, train
 from dagster_project.settings import get_settings
 from dagster_project.snapshots import CHURN_LABEL, oracle_scores, read_snapshots
 from dagster_project.warehouse import connect
@@ -27,7 +24,7 @@ CALIBRATION_WEEKS = 8
 
 
 @dg.asset(
-    group_name="churn",
+    group_name="models",
     deps=[dg.AssetKey(["marts", "ml_account_snapshots"]), dg.AssetKey([SIM_SCHEMA, "ground_truth_account_weeks"])],
     kinds={"lightgbm"},
     description="LightGBM churn model on the labelled weekly snapshots, calibrated (isotonic) on a later "
@@ -79,44 +76,5 @@ def churn_model(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "holdout_comparison": dg.MetadataValue.md(md),
             "n_features": len(families),
             "windows": dg.MetadataValue.json(model.metadata["windows"]),
-        }
-    )
-
-
-@dg.asset(
-    group_name="marts",
-    key=["marts", "mart_account_health"],
-    deps=[churn_model, dg.AssetKey(["marts", "ml_account_snapshots"])],
-    kinds={"duckdb"},
-    description="One row per active account on the newest snapshot: calibrated churn probability, "
-    "0-100 health score and band, sub-scores, top 3 drivers in plain words, model version.",
-)
-def mart_account_health(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = get_settings()
-    model = artifacts.load_model(settings.artifacts_dir / "churn")
-    df, _ = read_snapshots(dbt_project.manifest_path)
-    latest = latest_snapshot(df)
-    scored = score.score_accounts(model, latest)
-    scored["scored_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
-    with connect(settings) as con:
-        con.register("scored", scored)
-        con.execute(
-            "CREATE OR REPLACE TABLE marts.mart_account_health AS "
-            "SELECT * REPLACE (CAST(top_drivers AS JSON) AS top_drivers) FROM scored"
-        )
-        con.unregister("scored")
-    bands = scored["health_band"].value_counts().to_dict()
-    preview = scored.sort_values("churn_probability", ascending=False).head(10)
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(scored),
-            "as_of_date": str(latest["as_of_date"].max()),
-            "model_version": model.metadata["version"],
-            "accounts_red": int(bands.get("red", 0)),
-            "accounts_yellow": int(bands.get("yellow", 0)),
-            "accounts_green": int(bands.get("green", 0)),
-            "most_at_risk": dg.MetadataValue.md(
-                preview[["account_id", "health_score", "health_band", "churn_probability"]].to_markdown(index=False)
-            ),
         }
     )
