@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 run: install
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -m dagster_project.cli prepare
-	$(BIN)/dagster job execute -m dagster_project.definitions -j daily_refresh
+	$(BIN)/dagster job execute -m dagster_project.definitions -j full_refresh
 	$(BIN)/python -m dagster_project.cli report
 
 ## Unit, dbt and end-to-end tests.

@@ -56,7 +56,7 @@ def load_inputs(manifest_path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
     if not settings.duckdb_path.is_file():
         raise SystemExit(
             f"No warehouse at {settings.duckdb_path} (AHW_DATA_DIR / AHW_DUCKDB_PATH): materialize the "
-            f"pipeline first (dagster job execute -m dagster_project.definitions -j daily_refresh)."
+            f"pipeline first (dagster job execute -m dagster_project.definitions -j full_refresh)."
         )
     schema, table = SNAPSHOT_TABLE.split(".")
     with connect(settings, read_only=True) as con:
@@ -68,7 +68,7 @@ def load_inputs(manifest_path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
     if not exists:
         raise SystemExit(
             f"{SNAPSHOT_TABLE} does not exist in {settings.duckdb_path}: materialize the dbt models "
-            f"(the daily_refresh job) first."
+            f"(the full_refresh job) first."
         )
     df, features = read_snapshots(manifest_path)
     families = feature_families_from_manifest(json.loads(manifest_path.read_text()))

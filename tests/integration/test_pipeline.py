@@ -24,7 +24,7 @@ COMPANY = dict(n_accounts=300, months=16, seed=3, end_date=END_DATE)
 
 @pytest.fixture(scope="module")
 def pipeline_run(tmp_path_factory):
-    """Run the daily_refresh job once on a fresh simulated company; yield (result, instance)."""
+    """Run the full_refresh job once on a fresh simulated company; yield (result, instance)."""
     from dagster_project.definitions import defs
     from dagster_project.simulate import SimulationConfig, generate
 
@@ -38,7 +38,7 @@ def pipeline_run(tmp_path_factory):
         mp.setenv("AHW_NOW", f"{END_DATE + dt.timedelta(days=1)}T05:00:00")
         generate(SimulationConfig(**COMPANY), root / "landing")
         instance = dg.DagsterInstance.ephemeral()
-        result = defs().resolve_job_def("daily_refresh").execute_in_process(instance=instance, raise_on_error=False)
+        result = defs().resolve_job_def("full_refresh").execute_in_process(instance=instance, raise_on_error=False)
         yield result, instance
 
 

@@ -1,4 +1,4 @@
-"""End to end through the real `daily_refresh` job (dbt included), built once per module.
+"""End to end through the real `full_refresh` job (dbt included), built once per module.
 
 Run 1: clean data plus re-delivered events below the SLA -> everything runs; staging removes the
 duplicates and the row counts reconcile (landed = raw + quarantined, raw = staged + removed).
@@ -39,7 +39,7 @@ def runs(tmp_path_factory):
         for key, value in {"AHW_DATA_DIR": root / "data", "AHW_LANDING_DIR": landing,
                            "AHW_DUCKDB_PATH": root / "data" / "warehouse.duckdb", "AHW_NOW": "2026-11-01T05:00:00"}.items():
             mp.setenv(key, str(value))
-        job = defs().resolve_job_def("daily_refresh")
+        job = defs().resolve_job_def("full_refresh")
         dup = inject_faults(landing, ["duplicates"], seed=8, rate=0.004)
         first = job.execute_in_process(raise_on_error=False, instance=dg.DagsterInstance.ephemeral())
         marts_after_first = _snapshot_of_marts() if first.success else None

@@ -27,7 +27,13 @@ from dagster_project.warehouse import connect
 )
 def mart_account_health(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = get_settings()
-    model = artifacts.load_model(settings.artifacts_dir / "churn")
+    champion_dir = settings.artifacts_dir / "churn"
+    if artifacts.champion_version(champion_dir) is None:
+        raise dg.Failure(
+            f"No champion churn model in {champion_dir}: run the full_refresh or weekly_retrain job "
+            "once to train one (make run does), or point AHW_ARTIFACTS_DIR at an existing model folder."
+        )
+    model = artifacts.load_model(champion_dir)
     df, _ = read_snapshots(dbt_project.manifest_path)
     latest = latest_snapshot(df)
     scored = score.score_accounts(model, latest)
