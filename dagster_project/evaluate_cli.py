@@ -32,14 +32,14 @@ from dagster_project.ml.backtest import (
 )
 from dagster_project.ml.baselines import DEFAULT_LOGIN_RATIO_COLUMN
 from dagster_project.ml.dataset import SNAPSHOT_TABLE
-from dagster_project.ml.split import DEFAULT_CALIBRATION_WEEKS, DEFAULT_MIN_TRAIN_WEEKS
+from dagster_project.ml.recipe import DEFAULT_CALIBRATION_GAP_DAYS, DEFAULT_CALIBRATION_WEEKS
+from dagster_project.ml.split import DEFAULT_MIN_TRAIN_WEEKS
 from dagster_project.ml.train import DEFAULT_NUM_BOOST_ROUND
 from dagster_project.settings import DBT_PROJECT_DIR, get_settings
-from dagster_project.snapshots import CHURN_LABEL, feature_families_from_manifest, oracle_scores, read_snapshots
+from dagster_project.snapshots import CHURN_LABEL, ORACLE_COLUMN, attach_oracle, feature_families_from_manifest, read_snapshots
 from dagster_project.warehouse import connect
 
 DEFAULT_LABEL = CHURN_LABEL
-ORACLE_COLUMN = "oracle_churn_prob"
 TABLE_COLUMNS = ["auc", "pr_auc", "precision_at_k", "lift_top_decile", "brier", "ece", "n", "positives"]
 
 
@@ -76,9 +76,7 @@ def load_inputs(manifest_path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
     if missing:
         print(f"note: {len(missing)} feature(s) declared in the manifest are not in {SNAPSHOT_TABLE}: "
               f"{', '.join(missing)}", file=sys.stderr)
-    oracle = oracle_scores(df)  # None without the simulator's ground truth (a real company's data)
-    if oracle is not None:
-        df[ORACLE_COLUMN] = oracle.to_numpy()
+    attach_oracle(df)  # nothing without the simulator's ground truth (a real company's data)
     return df, features
 
 
@@ -132,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-weeks", type=int, default=None, help="test window per fold (default: the step)")
     parser.add_argument("--calibration-weeks", type=int, default=DEFAULT_CALIBRATION_WEEKS)
     parser.add_argument("--min-train-weeks", type=int, default=DEFAULT_MIN_TRAIN_WEEKS)
-    parser.add_argument("--calibration-gap-days", type=int, default=None,
-                        help="gap between training and calibration labels (default: the horizon)")
+    parser.add_argument("--calibration-gap-days", type=int, default=DEFAULT_CALIBRATION_GAP_DAYS,
+                        help="gap between training and calibration labels (default: the production recipe's)")
     parser.add_argument("--num-boost-round", type=int, default=DEFAULT_NUM_BOOST_ROUND)
     parser.add_argument("--lgbm-params", type=json.loads, default=None,
                         help='JSON overrides of the LightGBM params, e.g. \'{"num_leaves": 7, "num_threads": 1}\'')

@@ -13,6 +13,8 @@ from dagster_project.ml.dataset import SNAPSHOT_TABLE
 from dagster_project.warehouse import connect
 
 CHURN_LABEL = "churned_within_90d"
+# Column the simulator's true churn probability is attached as (for the oracle ranking).
+ORACLE_COLUMN = "oracle_churn_prob"
 
 
 def feature_families_from_manifest(manifest: dict) -> dict[str, str]:
@@ -65,3 +67,13 @@ def oracle_scores(test_rows: pd.DataFrame) -> pd.Series | None:
     truth["week_start_date"] = pd.to_datetime(truth["week_start_date"])
     merged = keys.merge(truth, on=["account_id", "week_start_date"], how="left")
     return merged["true_churn_prob_90d"]
+
+
+def attach_oracle(df: pd.DataFrame) -> bool:
+    """Add the simulator's true churn probability to `df` as ORACLE_COLUMN, in place, when the
+    ground truth is loaded; returns whether it was (False on a real company's data)."""
+    oracle = oracle_scores(df)
+    if oracle is None or not oracle.notna().any():
+        return False
+    df[ORACLE_COLUMN] = oracle.to_numpy()
+    return True

@@ -10,19 +10,16 @@ Both must hold. The tolerances absorb fold-to-fold noise (a retrain on one more 
 should not be blocked by a 0.001 AUC wobble) while still refusing a real regression; with ~500
 accounts, the spread of AUC over folds is typically 0.01-0.03, so 0.005 is deliberately strict.
 The comparison is only fair when both summaries come from backtests on the same data (same
-snapshots, same origins): the retrain job should backtest the champion's recipe again alongside
-the challenger's rather than reuse an old number. When there is no champion, the challenger wins.
+snapshots, same origins): `recipe.retrain` backtests the champion's recipe again alongside the
+challenger's rather than reuse an old number. When there is no champion, the challenger wins.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from dagster_project.ml.artifacts import champion_version, load_model, save_model
-from dagster_project.ml.train import TrainedModel, json_safe
 
 DEFAULT_AUC_TOLERANCE = 0.005
 DEFAULT_BRIER_TOLERANCE = 0.002
@@ -68,29 +65,3 @@ def should_promote(
         return False, (f"Challenger's probabilities are worse than the champion's ({numbers}; Brier tolerance "
                        f"{brier_tolerance}): kept the champion.")
     return True, f"Challenger is not worse than the champion ({numbers}): promoted."
-
-
-def champion_summary(root_dir: str | Path) -> Mapping[str, Any] | None:
-    """The backtest summary stored with the current champion under `root_dir`, or None (no champion,
-    or a champion saved without one)."""
-    if champion_version(root_dir) is None:
-        return None
-    return load_model(root_dir).metadata.get(BACKTEST_METADATA_KEY)
-
-
-def save_and_maybe_promote(
-    model: TrainedModel,
-    backtest_summary: Mapping[str, Any],
-    root_dir: str | Path,
-    tolerance: float = DEFAULT_AUC_TOLERANCE,
-    brier_tolerance: float = DEFAULT_BRIER_TOLERANCE,
-) -> tuple[bool, str, Path]:
-    """Store the challenger's backtest summary in its metadata, save it (always: every version stays
-    auditable) and promote it only if `should_promote` says so against the stored champion.
-
-    Returns (promoted, reason, version folder).
-    """
-    model.metadata[BACKTEST_METADATA_KEY] = json_safe(dict(backtest_summary))
-    promote, reason = should_promote(backtest_summary, champion_summary(root_dir), tolerance, brier_tolerance)
-    path = save_model(model, root_dir, promote=promote)
-    return promote, reason, path

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dagster_project.ml.artifacts import champion_version
-from dagster_project.ml.champion import champion_summary, save_and_maybe_promote, should_promote
-from dagster_project.ml.train import train_churn_model
+from dagster_project.ml.artifacts import champion_version, load_model
+from dagster_project.ml.champion import should_promote
+from dagster_project.ml.recipe import Recipe, retrain
 
 CHAMPION = {"auc": 0.85, "brier": 0.060}
 LABEL = "churned_within_28d"
@@ -27,6 +27,8 @@ def tiny_snapshots(n_accounts: int = 150, n_weeks: int = 40) -> pd.DataFrame:
         "as_of_date": np.tile(dates, n_accounts),
         "usage": health + rng.normal(0, 0.5, health.size),
         "plan": rng.choice(["a", "b"], health.size),
+        # what the "logins dropped 20 %" baseline reads
+        "logins_30d_vs_prior_30d": np.clip(1 + 0.2 * health + rng.normal(0, 0.2, health.size), 0, None),
         LABEL: pd.array(rng.binomial(1, 1 / (1 + np.exp(3 + 1.5 * health))), dtype="Int64"),
     })
     df.loc[df["as_of_date"] > dates[-1] - pd.Timedelta(days=28), LABEL] = pd.NA
@@ -65,17 +67,44 @@ def test_accepts_a_summary_row_and_names_missing_metrics():
         should_promote({"auc": 0.9}, CHAMPION)
 
 
-def test_save_and_maybe_promote_keeps_the_better_champion(tmp_path: Path):
+def _recipe(**overrides) -> Recipe:
+    small = dict(label=LABEL, horizon_days=28, calibration_weeks=6, min_train_weeks=6, test_weeks=4,
+                 num_boost_round=30, params={"num_threads": 1})
+    return Recipe(**{**small, **overrides})
+
+
+FAMILIES = {"usage": "usage", "plan": "firmographic"}
+
+
+def test_first_retrain_promotes_and_stores_its_recipe_and_backtest(tmp_path: Path):
+    outcome = retrain(_recipe(), tiny_snapshots(), list(FAMILIES), FAMILIES, tmp_path)
+    assert outcome.promoted and "No champion" in outcome.reason
+    assert champion_version(tmp_path) == outcome.challenger.version
+    stored = load_model(tmp_path).metadata
+    assert Recipe.from_dict(stored["recipe"]) == _recipe()
+    assert stored["backtest"]["folds"] == 5 and stored["backtest"]["auc"] > 0.6
+    assert len(outcome.backtest.folds) == 5
+
+
+def test_same_recipe_on_newer_data_reuses_the_backtest_and_promotes(tmp_path: Path):
     df = tiny_snapshots()
-    small = {"calibration_weeks": 6, "min_train_weeks": 6, "test_weeks": 4, "num_boost_round": 30,
-             "params": {"num_threads": 1}}
-    first = train_churn_model(df, ["usage", "plan"], LABEL, 28, model_name="churn_a", **small)
-    second = train_churn_model(df, ["usage", "plan"], LABEL, 28, model_name="churn_b", **small)
+    first = retrain(_recipe(), df[df["as_of_date"] < df["as_of_date"].max()], list(FAMILIES), FAMILIES, tmp_path)
+    second = retrain(_recipe(), df, list(FAMILIES), FAMILIES, tmp_path)
+    assert second.champion_version == first.challenger.version
+    assert second.champion_backtest is None  # same recipe and features: not run twice
+    assert second.promoted and "Same recipe" in second.reason
+    assert champion_version(tmp_path) == second.challenger.version
 
-    promoted, reason, _ = save_and_maybe_promote(first, {"auc": 0.80, "brier": 0.07}, tmp_path)
-    assert promoted and "No champion" in reason
-    assert champion_summary(tmp_path) == {"auc": 0.80, "brier": 0.07}
 
-    promoted, reason, path = save_and_maybe_promote(second, {"auc": 0.70, "brier": 0.07}, tmp_path)
-    assert not promoted and path.is_dir()  # saved for the audit trail, not promoted
-    assert champion_version(tmp_path) == first.version
+def test_worse_recipe_is_saved_but_not_promoted(tmp_path: Path):
+    df = tiny_snapshots()
+    champion = retrain(_recipe(), df, list(FAMILIES), FAMILIES, tmp_path)
+    # Leaves of 100,000 rows: the trees cannot split, every account gets the same score.
+    crippled = _recipe(params={"num_threads": 1, "min_data_in_leaf": 100_000})
+    challenger = retrain(crippled, df, list(FAMILIES), FAMILIES, tmp_path)
+    assert challenger.champion_backtest is not None  # the champion's recipe was backtested again
+    assert challenger.champion_backtest.summary().loc["lightgbm", "auc"] == pytest.approx(
+        champion.backtest.summary().loc["lightgbm", "auc"])
+    assert not challenger.promoted and "ranks worse" in challenger.reason
+    assert challenger.path.is_dir()  # saved for the audit trail
+    assert champion_version(tmp_path) == champion.challenger.version

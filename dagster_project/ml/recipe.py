@@ -1,0 +1,157 @@
+"""The production training recipe, one object, so that what is deployed is what is backtested.
+
+A `Recipe` is everything that decides how a model is made apart from the data: the label, its
+horizon, the LightGBM parameters and number of trees, and how the labelled history is split
+(calibration period length and gap). `train` makes the model that gets scored; `backtest` runs
+the same recipe walk-forward; `retrain` is the champion/challenger step of the retrain job:
+
+1. train the challenger on the newest labels and backtest its recipe;
+2. backtest the champion on the same data: when the champion was made by the same recipe on the
+   same feature list, its backtest on today's data *is* the challenger's (training is
+   deterministic), so it is not run twice; otherwise the champion's recipe and features are
+   backtested again, so both numbers come from the same snapshots and origins;
+3. promote the challenger only if its backtest is not worse (`champion.should_promote`).
+
+Every challenger is saved (versions are immutable and auditable); only the champion pointer moves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dagster_project.ml import artifacts, champion
+from dagster_project.ml.backtest import DEFAULT_N_ORIGINS, MODEL_NAME, BacktestResult, walk_forward_backtest
+from dagster_project.ml.split import DEFAULT_MIN_TRAIN_WEEKS, DEFAULT_TEST_WEEKS
+from dagster_project.ml.train import DEFAULT_NUM_BOOST_ROUND, TrainedModel, json_safe, train_churn_model
+
+# Calibration directly follows training (the test period keeps its full one-horizon gap): with
+# 18 months of history a second gap would leave too few training weeks.
+DEFAULT_CALIBRATION_GAP_DAYS = 0
+# Eight weeks of calibration leave more weeks to train on.
+DEFAULT_CALIBRATION_WEEKS = 8
+RECIPE_METADATA_KEY = "recipe"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a model is made (not from what data). Stored with every model it makes."""
+
+    label: str
+    horizon_days: int
+    params: Mapping[str, Any] = field(default_factory=dict)  # overrides of train.DEFAULT_PARAMS
+    num_boost_round: int = DEFAULT_NUM_BOOST_ROUND
+    calibration_gap_days: int = DEFAULT_CALIBRATION_GAP_DAYS
+    calibration_weeks: int = DEFAULT_CALIBRATION_WEEKS
+    n_origins: int = DEFAULT_N_ORIGINS
+    test_weeks: int = DEFAULT_TEST_WEEKS  # the deployed model's own holdout
+    min_train_weeks: int = DEFAULT_MIN_TRAIN_WEEKS
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_safe({**asdict(self), "params": dict(self.params)})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Recipe:
+        return cls(**{**data, "params": dict(data.get("params") or {})})
+
+    def train(self, df: pd.DataFrame, features: Sequence[str], families: Mapping[str, str]) -> TrainedModel:
+        """The model to deploy: trained, calibrated and tested on the newest labelled history."""
+        model = train_churn_model(
+            df, list(features), self.label, self.horizon_days, params=dict(self.params),
+            feature_families=families, num_boost_round=self.num_boost_round,
+            calibration_gap_days=self.calibration_gap_days, calibration_weeks=self.calibration_weeks,
+            test_weeks=self.test_weeks, min_train_weeks=self.min_train_weeks,
+        )
+        model.metadata[RECIPE_METADATA_KEY] = self.to_dict()
+        return model
+
+    def backtest(
+        self,
+        df: pd.DataFrame,
+        features: Sequence[str],
+        families: Mapping[str, str],
+        oracle_column: str | None = None,
+    ) -> BacktestResult:
+        """Walk-forward backtest of this recipe (model, baselines and, when given, the oracle)."""
+        return walk_forward_backtest(
+            df, list(features), self.label, self.horizon_days, n_origins=self.n_origins, step_weeks=None,
+            feature_families={f: families[f] for f in features}, calibration_gap_days=self.calibration_gap_days,
+            calibration_weeks=self.calibration_weeks, min_train_weeks=self.min_train_weeks, oracle_column=oracle_column,
+            params=dict(self.params), num_boost_round=self.num_boost_round,
+        )
+
+
+@dataclass
+class RetrainOutcome:
+    """What `retrain` did: the challenger, both backtests, the decision and where it was saved."""
+
+    challenger: TrainedModel
+    backtest: BacktestResult
+    champion_version: str | None
+    champion_backtest: BacktestResult | None  # None: no champion, or the same recipe and features
+    promoted: bool
+    reason: str
+    path: Path
+
+    @property
+    def challenger_summary(self) -> pd.Series:
+        return self.backtest.summary().loc[MODEL_NAME]
+
+
+def _comparable(summary: pd.Series) -> dict[str, Any]:
+    return json_safe({k: summary[k] for k in ("auc", "pr_auc", "brier", "ece", "lift_top_decile", "folds")})
+
+
+def retrain(
+    recipe: Recipe,
+    df: pd.DataFrame,
+    features: Sequence[str],
+    families: Mapping[str, str],
+    root_dir: str | Path,
+    oracle_column: str | None = None,
+) -> RetrainOutcome:
+    """Champion/challenger retrain (see the module docstring). Raises ValueError, naming what is
+    missing, when the history is too short to train or to backtest with `recipe.n_origins` folds."""
+    features = list(features)
+    challenger = recipe.train(df, features, families)
+    result = recipe.backtest(df, features, families, oracle_column)
+    challenger_row = result.summary().loc[MODEL_NAME]
+
+    root = Path(root_dir)
+    current = artifacts.champion_version(root)
+    champion_result = None
+    if current is None:
+        champion_row = None
+    else:
+        incumbent = artifacts.load_model(root)
+        stored = incumbent.metadata.get(RECIPE_METADATA_KEY)
+        champion_recipe = Recipe.from_dict(stored) if stored else None
+        if champion_recipe == recipe and list(incumbent.features) == features:
+            champion_row = challenger_row  # identical recipe and features: the same backtest
+        elif champion_recipe is None or not set(incumbent.features) <= set(df.columns):
+            champion_row = None  # cannot be re-run on today's data: it cannot defend its title
+        else:
+            champion_recipe = replace(champion_recipe, n_origins=recipe.n_origins)
+            champion_result = champion_recipe.backtest(
+                df, incumbent.features, incumbent.feature_families, oracle_column)
+            champion_row = champion_result.summary().loc[MODEL_NAME]
+    promote, reason = champion.should_promote(challenger_row, champion_row)
+    if current is not None and champion_row is None and promote:
+        reason = (f"The champion {current} cannot be backtested on today's data (no stored recipe, or "
+                  f"features that no longer exist): challenger promoted (backtest AUC "
+                  f"{challenger_row['auc']:.4f}, Brier {challenger_row['brier']:.4f}).")
+    elif champion_row is challenger_row:
+        reason = (f"Same recipe and features as the champion {current}, so the same backtest "
+                  f"(AUC {challenger_row['auc']:.4f}); retrained on the newest labels: promoted.")
+    challenger.metadata[champion.BACKTEST_METADATA_KEY] = _comparable(challenger_row)
+    path = root / challenger.version
+    if path.exists():
+        # Versions are immutable: the same data and recipe in the same second made this very model.
+        return RetrainOutcome(challenger, result, current, champion_result, False,
+                              f"{challenger.version} is already saved (same data, same recipe): nothing to do.", path)
+    path = artifacts.save_model(challenger, root, promote=promote)
+    return RetrainOutcome(challenger, result, current, champion_result, promote, reason, path)
