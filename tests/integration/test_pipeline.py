@@ -11,6 +11,7 @@ import datetime as dt
 import json
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from dagster_project.ml import artifacts
@@ -67,7 +68,9 @@ def test_dbt_build_passes_with_every_dbt_test(pipeline_run):
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
     ]
-    dbt_checks = [ev for ev in evaluations if ev.asset_key.path[0] in {"staging", "intermediate", "marts"}]
+    from dagster_project.defs.transform.assets import dbt_models
+
+    dbt_checks = [ev for ev in evaluations if ev.asset_check_key in dbt_models.check_keys]
     assert len(dbt_checks) > 100, "the dbt tests should surface as asset checks"
     failed = [f"{ev.asset_key.to_user_string()}:{ev.check_name}" for ev in dbt_checks if not ev.passed]
     assert failed == []
@@ -92,11 +95,32 @@ def test_mart_account_health_has_one_row_per_active_account(pipeline_run):
     assert set(health["model_version"]) == {champion.metadata["version"]}
 
 
-def test_churn_model_beats_chance_and_logins_alone(pipeline_run):
+def test_churn_model_is_backtested_against_baselines_and_oracle(pipeline_run):
     result, _ = pipeline_run
     meta = _materialized(result)[dg.AssetKey("churn_model")]
-    auc = meta["holdout_auc"].value
-    logins_auc = meta["logins_only_auc"].value
-    assert auc > 0.65, f"holdout AUC {auc:.3f}"
-    assert auc > logins_auc, f"model {auc:.3f} vs logins alone {logins_auc:.3f}"
-    assert meta["oracle_auc"].value > 0.5
+    auc = meta["backtest_auc"].value
+    assert meta["backtest_folds"].value >= 5
+    assert auc > 0.65, f"backtest AUC {auc:.3f}"
+    for baseline in ("historical_churn_rate", "logins_dropped_20pct"):
+        assert auc > meta[f"{baseline}_auc"].value, f"model {auc:.3f} vs {baseline} {meta[f'{baseline}_auc'].value:.3f}"
+    assert auc < meta["oracle_auc"].value <= 1
+    assert meta["promoted"].value is True  # the first model of a new warehouse is the champion
+    for plot in ("plot_roc", "plot_reliability", "plot_lift", "plot_feature_importance"):
+        assert "data:image/png;base64," in meta[plot].value
+
+    with connect(read_only=True) as con:
+        perf = con.sql("SELECT * FROM marts.mart_model_performance WHERE model = 'churn'").df()
+    assert set(perf["run_version"]) == {meta["model_version"].value}
+    folds = perf.groupby("candidate")["fold"].nunique().to_dict()
+    assert folds == {name: meta["backtest_folds"].value for name in
+                     ("lightgbm", "historical_churn_rate", "logins_dropped_20pct", "logistic_regression", "oracle")}
+    # every fold's test window starts at least one horizon after its last training label
+    assert (pd.to_datetime(perf["origin_date"]) - pd.to_datetime(perf["calibration_end_date"])
+            >= pd.Timedelta(days=90)).all()
+
+
+def test_feature_drift_is_checked_on_every_scoring_run(pipeline_run):
+    result, _ = pipeline_run
+    drift = [e for e in result.get_asset_check_evaluations() if e.check_name == "feature_drift"]
+    assert len(drift) == 1
+    assert drift[0].metadata["max_psi"].value >= 0
