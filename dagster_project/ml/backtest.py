@@ -181,11 +181,8 @@ def backtest_weeks_needed(
     (train + calibration gap + calibration + horizon gap + test) plus (n_origins - 1) steps for the
     later origins."""
     test_weeks = step_weeks if test_weeks is None else test_weeks
-    # split.weeks_needed counts two equal gaps; half of each count is one gap's skipped weeks.
-    both_horizon = weeks_needed(horizon_days, test_weeks, calibration_weeks, min_train_weeks)
-    cal_gap = horizon_days if calibration_gap_days is None else calibration_gap_days
-    both_cal_gap = weeks_needed(horizon_days, test_weeks, calibration_weeks, min_train_weeks, cal_gap)
-    first_fold = (both_horizon + both_cal_gap) // 2
+    first_fold = weeks_needed(
+        horizon_days, test_weeks, calibration_weeks, min_train_weeks, calibration_gap_days=calibration_gap_days)
     return first_fold + (n_origins - 1) * step_weeks
 
 

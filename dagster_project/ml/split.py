@@ -60,15 +60,19 @@ def weeks_needed(
     calibration_weeks: int = DEFAULT_CALIBRATION_WEEKS,
     min_train_weeks: int = DEFAULT_MIN_TRAIN_WEEKS,
     gap_days: int | None = None,
+    calibration_gap_days: int | None = None,
 ) -> int:
-    """Weekly labelled as_of_dates the split needs: the three periods plus two gaps.
+    """Weekly labelled as_of_dates the split needs: the three periods plus the two gaps.
 
-    With weekly dates, a gap of g days skips ceil(g / 7) - 1 dates (a date exactly g days later is
-    allowed), e.g. 12 dates for the 90-day horizon.
+    With weekly dates, the gap of g days before the test period skips ceil(g / 7) - 1 dates (a
+    calibration date exactly g days before the first test date is allowed), and the gap of c days
+    before the calibration period skips floor(c / 7) (a training date must be strictly more than
+    c days earlier): 12 + 12 dates for the 90-day horizon.
     """
     gap = horizon_days if gap_days is None else gap_days
-    skipped = max(math.ceil(gap / 7) - 1, 0)
-    return test_weeks + calibration_weeks + min_train_weeks + 2 * skipped
+    cal_gap = gap if calibration_gap_days is None else calibration_gap_days
+    skipped = max(math.ceil(gap / 7) - 1, 0) + max(cal_gap // 7, 0)
+    return test_weeks + calibration_weeks + min_train_weeks + skipped
 
 
 def time_split(
@@ -103,14 +107,14 @@ def time_split(
     rows = labelled_rows(df, label, horizon_days)
     as_of = pd.to_datetime(rows["as_of_date"])
     dates = pd.DatetimeIndex(sorted(as_of.unique()))
-    needed = weeks_needed(horizon_days, test_weeks, calibration_weeks, min_train_weeks, gap)
+    needed = weeks_needed(horizon_days, test_weeks, calibration_weeks, min_train_weeks, gap, calibration_gap_days)
 
     def too_short(reason: str) -> ValueError:
         return ValueError(
             f"Not enough labelled history in {SNAPSHOT_TABLE} for a time-aware split ({reason}): "
             f"need at least {needed} weekly as_of_dates with a non-NULL {label!r} "
             f"({min_train_weeks} train + {calibration_weeks} calibration + {test_weeks} test weeks, "
-            f"separated by two {gap}-day gaps), found {len(dates)}"
+            f"and the gaps before calibration and test), found {len(dates)}"
             + (f" ({dates.min().date()} to {dates.max().date()})" if len(dates) else "")
             + ". Load more history, or shorten test_weeks / calibration_weeks."
         )

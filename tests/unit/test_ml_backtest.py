@@ -157,8 +157,9 @@ def test_default_horizon_needs_a_long_history():
 
 
 def test_step_none_picks_the_largest_step_that_fits():
-    # 6 + 3 + 6 + 3 weeks before the first origin, then 5 test windows of `step` weeks.
-    assert [backtest_weeks_needed(HORIZON, 5, s, None, 6, 6) for s in (1, 2, 3, 4)] == [23, 28, 33, 38]
+    # 6 train + 4 skipped + 6 calibration + 3 skipped weeks before the first origin, then 5 test
+    # windows of `step` weeks.
+    assert [backtest_weeks_needed(HORIZON, 5, s, None, 6, 6) for s in (1, 2, 3, 4)] == [24, 29, 34, 39]
     assert largest_step_weeks(36, HORIZON, 5, 4, None, 6, 6) == 3
     assert largest_step_weeks(22, HORIZON, 5, 4, None, 6, 6) is None
     df = make_snapshots(n_accounts=120, n_weeks=44)

@@ -53,8 +53,21 @@ def test_gap_follows_the_horizon():
 def test_weeks_needed_counts_periods_and_gaps():
     # 8 train + 13 calibration + 13 test + 2 gaps of 12 skipped weeks for a 90-day horizon.
     assert weeks_needed(90) == 8 + 13 + 13 + 24
-    assert weeks_needed(91) == 8 + 13 + 13 + 24
+    # 91 days = 13 weeks: a calibration date 91 days before the test may stay (12 skipped), a
+    # training date 91 days before calibration may not (13 skipped).
+    assert weeks_needed(91) == 8 + 13 + 13 + 25
     assert weeks_needed(92) == 8 + 13 + 13 + 26
+    assert weeks_needed(90, calibration_gap_days=0) == 8 + 13 + 13 + 12
+
+
+@pytest.mark.parametrize("gap", [0, 7, 28, 90, 91])
+def test_weeks_needed_is_exact_for_every_gap(gap):
+    """Exactly weeks_needed labelled dates split; one fewer does not."""
+    needed = weeks_needed(90, calibration_gap_days=gap)
+    n_weeks = needed + 13  # plus the censored tail
+    assert len(time_split(grid(n_weeks), LABEL, 90, calibration_gap_days=gap).train["as_of_date"].unique()) == 8
+    with pytest.raises(ValueError, match=rf"need at least {needed} weekly"):
+        time_split(grid(n_weeks - 1), LABEL, 90, calibration_gap_days=gap)
 
 
 def test_exactly_enough_history_splits_and_one_week_less_raises():
