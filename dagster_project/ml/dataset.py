@@ -68,11 +68,10 @@ def is_categorical(series: pd.Series) -> bool:
 
 def _as_text(series: pd.Series) -> pd.Series:
     """Values as Python strings with missing values kept missing (so they stay NaN, not 'nan')."""
-    values = series.astype(object)
-    present = values.notna()
-    values[present] = values[present].map(str)
-    values[~present] = np.nan
-    return values
+    # str() once per distinct value, not once per cell: a few levels over many thousand rows.
+    codes, levels = pd.factorize(series, use_na_sentinel=True)
+    text = np.array([str(level) for level in levels] + [np.nan], dtype=object)
+    return pd.Series(text[codes], index=series.index, dtype=object)
 
 
 def learn_categories(df: pd.DataFrame, features: Sequence[str]) -> dict[str, list[str]]:
