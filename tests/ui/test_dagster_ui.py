@@ -29,8 +29,10 @@ import pytest
 from dagster_project.settings import REPO_ROOT
 
 END_DATE = dt.date(2026, 11, 22)
-# The smallest company the time-aware split trains on (as in tests/integration/test_pipeline.py).
-COMPANY = dict(n_accounts=300, months=16, seed=3, end_date=END_DATE)
+# Half the integration test's company (same history, so the time-aware split still has its training,
+# calibration and test weeks; ~60 churned accounts in the test weeks). It costs ~15 % less CPU; this
+# test checks what the UI shows, the integration test judges the model.
+COMPANY = dict(n_accounts=150, months=16, seed=3, end_date=END_DATE)
 LOCATION = "dagster_project.definitions"
 REPOSITORY = "__repository__"
 STARTUP_TIMEOUT_S = 300
