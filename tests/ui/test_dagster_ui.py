@@ -209,15 +209,17 @@ def _free_port() -> int:
 
 def _stop(process: subprocess.Popen) -> None:
     """Terminate a process and everything it started (runs are child processes of the code server)."""
-    if process.poll() is not None:
-        return
-    pgid = os.getpgid(process.pid)
-    os.killpg(pgid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(pgid, signal.SIGKILL)
-        process.wait(timeout=10)
+    pgid = process.pid  # started with start_new_session: it leads its own process group
+    for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:  # the whole group is gone
+            break
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+    process.wait(timeout=10)
 
 
 def _wait_until(condition, what: str, ui: DagsterUI, timeout: float = STARTUP_TIMEOUT_S) -> None:
