@@ -1,9 +1,11 @@
 """Dagster entry point: loads everything under `defs/` and applies project-wide policies."""
 
+import datetime as dt
 import os
 from pathlib import Path
 
 import dagster as dg
+from dagster_shared.record import replace
 
 
 @dg.definitions
@@ -17,8 +19,17 @@ def defs() -> dg.Definitions:
     for name, value in get_settings().export_for_dbt().items():
         os.environ.setdefault(name, value)
     dbt_project.prepare_if_dev()
+    # One freshness policy for every mart, so a mart the daily refresh missed shows as stale in the UI.
+    marts_freshness = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=get_settings().freshness_hours))
+    loaded = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    # A defs module that imports another's assets (the quality checks import dbt_models) is listed
+    # twice by the loader; keep each once, or mapping the specs below would duplicate asset keys.
+    loaded = replace(loaded, assets=list({id(a): a for a in loaded.assets or []}.values()))
     return dg.Definitions.merge(
-        dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
+        loaded,
         # DuckDB allows one writing process per file: steps run one after another in one process.
         dg.Definitions(resources={"dbt": dbt}, executor=dg.in_process_executor),
+    ).map_resolved_asset_specs(
+        func=lambda spec: dg.apply_freshness_policy(spec, marts_freshness),
+        selection=dg.AssetSelection.key_prefixes("marts"),
     )

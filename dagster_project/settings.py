@@ -30,6 +30,9 @@ class Settings:
     duckdb_memory_limit: str
     duckdb_threads: int
     churn_horizon_days: int
+    # Operations: marts older than this show as stale in the UI; failed runs are posted here when set.
+    freshness_hours: int = 26
+    alert_webhook_url: str | None = None
 
     def export_for_dbt(self) -> dict[str, str]:
         """Environment variables that dbt's profiles.yml and dbt_project.yml read."""
@@ -69,4 +72,6 @@ def get_settings() -> Settings:
         duckdb_memory_limit=os.environ.get("AHW_DUCKDB_MEMORY_LIMIT", "4GB"),
         duckdb_threads=int(os.environ.get("AHW_DUCKDB_THREADS", "2")),
         churn_horizon_days=int(os.environ.get("AHW_CHURN_HORIZON_DAYS", "90")),
+        freshness_hours=int(os.environ.get("AHW_FRESHNESS_HOURS", "26")),
+        alert_webhook_url=os.environ.get("AHW_ALERT_WEBHOOK_URL") or None,
     )

@@ -1,0 +1,432 @@
+"""The Dagster UI end to end: the real webserver and daemon, driven only through the GraphQL API.
+
+One setup per module (it is the expensive part): a small simulated company in a temporary data
+folder, a temporary DAGSTER_HOME, and three processes on loopback, as a deployment runs them:
+a code server that loads `dagster_project.definitions` once, `dagster-webserver` and
+`dagster-daemon` (which dequeues runs and ticks schedules and sensors). The test launches
+`full_refresh` (which trains the champion model) and then `daily_refresh` (which scores with it)
+through GraphQL `launchRun`, waits for both to succeed, and reads back what a data engineer sees
+in the UI: materializations with their metadata, asset check results, schedules, sensors, daemon
+health and the freshness policy on the marts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from dagster_project.settings import REPO_ROOT
+
+END_DATE = dt.date(2026, 11, 22)
+# Half the integration test's company (same history, so the time-aware split still has its training,
+# calibration and test weeks; ~60 churned accounts in the test weeks). It costs ~15 % less CPU; this
+# test checks what the UI shows, the integration test judges the model.
+COMPANY = dict(n_accounts=150, months=16, seed=3, end_date=END_DATE)
+LOCATION = "dagster_project.definitions"
+REPOSITORY = "__repository__"
+STARTUP_TIMEOUT_S = 300
+RUN_TIMEOUT_S = 1200
+FRESHNESS_HOURS = 26
+
+# At most one run at a time: DuckDB allows one writing process per database file.
+DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: 1
+    dequeue_interval_seconds: 1
+freshness:
+  enabled: true
+"""
+
+METADATA_FIELDS = """
+  label
+  __typename
+  ... on IntMetadataEntry { intValue }
+  ... on FloatMetadataEntry { floatValue }
+  ... on TextMetadataEntry { text }
+  ... on MarkdownMetadataEntry { mdStr }
+  ... on PathMetadataEntry { path }
+  ... on JsonMetadataEntry { jsonString }
+  ... on BoolMetadataEntry { boolValue }
+"""
+
+LAUNCH_RUN = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on PipelineNotFoundError { message }
+    ... on InvalidSubsetError { message }
+    ... on UnauthorizedError { message }
+  }
+}
+"""
+
+RUN_STATUS = """
+query Run($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run { status stepStats { stepKey status } }
+    ... on RunNotFoundError { message }
+    ... on PythonError { message }
+  }
+}
+"""
+
+RUN_FAILURES = """
+query Failures($runId: ID!) {
+  logsForRun(runId: $runId) {
+    ... on EventConnection {
+      events { __typename ... on ExecutionStepFailureEvent { stepKey error { message } } }
+    }
+  }
+}
+"""
+
+ASSET_NODES = """
+query Assets {
+  assetNodes {
+    assetKey { path }
+    groupName
+    isMaterializable
+    assetMaterializations(limit: 1) { runId metadataEntries { %s } }
+    internalFreshnessPolicy { __typename ... on TimeWindowFreshnessPolicy { failWindowSeconds } }
+    freshnessStatusInfo { freshnessStatus }
+    assetChecksOrError {
+      __typename
+      ... on AssetChecks {
+        checks { name blocking executionForLatestMaterialization { runId status evaluation { success } } }
+      }
+    }
+  }
+}
+""" % METADATA_FIELDS
+
+INSTIGATORS = """
+query Instigators($repo: RepositorySelector!) {
+  schedulesOrError(repositorySelector: $repo) {
+    __typename
+    ... on Schedules { results { name cronSchedule pipelineName scheduleState { status } } }
+  }
+  sensorsOrError(repositorySelector: $repo) {
+    __typename
+    ... on Sensors { results { name sensorState { status } } }
+  }
+}
+"""
+
+DAEMON_HEALTH = """
+query Daemons { instance { daemonHealth { allDaemonStatuses { daemonType required healthy } } } }
+"""
+
+LOCATION_STATUS = """
+query Locations {
+  workspaceOrError {
+    __typename
+    ... on Workspace {
+      locationEntries {
+        name
+        locationOrLoadError { __typename ... on PythonError { message } }
+      }
+    }
+  }
+}
+"""
+
+
+class DagsterUI:
+    """A GraphQL client for the webserver, plus the processes behind it and their logs."""
+
+    def __init__(self, url: str, logs: Path):
+        self.url = url
+        self.logs = logs
+        self.processes: list[subprocess.Popen] = []
+
+    def query(self, query: str, variables: dict | None = None, timeout: float = 60) -> dict:
+        """POST one GraphQL operation; return `data`, failing the test on GraphQL errors."""
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        request = urllib.request.Request(self.url + "/graphql", data=body, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            answer = json.loads(response.read())
+        assert not answer.get("errors"), f"GraphQL errors: {answer['errors']}"
+        return answer["data"]
+
+    def server_logs(self) -> str:
+        """The last lines of every process's log, for failure messages."""
+        tails = []
+        for log in sorted(self.logs.glob("*.log")):
+            lines = log.read_text(errors="replace").splitlines()
+            tails.append(f"--- {log.name} ---\n" + "\n".join(lines[-40:]))
+        return "\n".join(tails)
+
+    def launch(self, job_name: str) -> str:
+        """Launch a job through GraphQL `launchRun`; return its run id."""
+        params = {"selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": job_name}}
+        result = self.query(LAUNCH_RUN, {"params": params})["launchRun"]
+        assert result["__typename"] == "LaunchRunSuccess", f"launching {job_name}: {result}"
+        return result["run"]["runId"]
+
+    def wait_for_run(self, run_id: str, job_name: str) -> None:
+        """Poll until the run ends; fail with its failed steps and errors unless it succeeded."""
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        status = None
+        while time.monotonic() < deadline:
+            run = self.query(RUN_STATUS, {"runId": run_id})["runOrError"]
+            assert run["__typename"] == "Run", run
+            status = run["status"]
+            if status in {"SUCCESS", "FAILURE", "CANCELED"}:
+                break
+            time.sleep(2)
+        if status == "SUCCESS":
+            return
+        events = self.query(RUN_FAILURES, {"runId": run_id})["logsForRun"].get("events", [])
+        failures = [f"{e['stepKey']}: {e['error']['message'][:500]}" for e in events if e.get("stepKey") and e.get("error")]
+        pytest.fail(f"{job_name} run {run_id} ended {status}; failed steps: {failures}\n{self.server_logs()}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Terminate a process and everything it started (runs are child processes of the code server)."""
+    pgid = process.pid  # started with start_new_session: it leads its own process group
+    for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:  # the whole group is gone
+            break
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+    process.wait(timeout=10)
+
+
+def _wait_until(condition, what: str, ui: DagsterUI, timeout: float = STARTUP_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        for process in ui.processes:
+            if process.poll() is not None:
+                pytest.fail(f"{process.args[:3]} exited with {process.returncode} while waiting for {what}\n{ui.server_logs()}")
+        try:
+            if condition():
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            last_error = exc
+        time.sleep(1)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what} (last error: {last_error})\n{ui.server_logs()}")
+
+
+def _location_loaded(ui: DagsterUI) -> bool:
+    workspace = ui.query(LOCATION_STATUS)["workspaceOrError"]
+    entries = {e["name"]: e["locationOrLoadError"] for e in workspace.get("locationEntries", [])}
+    loaded = entries.get(LOCATION)
+    if loaded and loaded["__typename"] == "PythonError":
+        pytest.fail(f"code location failed to load: {loaded['message']}")
+    return bool(loaded) and loaded["__typename"] == "RepositoryLocation"
+
+
+def _daemons_healthy(ui: DagsterUI) -> bool:
+    statuses = ui.query(DAEMON_HEALTH)["instance"]["daemonHealth"]["allDaemonStatuses"]
+    return all(s["healthy"] for s in statuses if s["required"])
+
+
+@pytest.fixture(scope="module")
+def dagster_ui(tmp_path_factory):
+    """A simulated company, a temporary DAGSTER_HOME and the three Dagster processes; yield a client."""
+    from dagster_project.simulate import SimulationConfig, generate
+
+    root = tmp_path_factory.mktemp("dagster_ui")
+    home, logs = root / "dagster_home", root / "logs"
+    home.mkdir()
+    logs.mkdir()
+    (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    generate(SimulationConfig(**COMPANY), root / "landing")
+
+    code_port, web_port = _free_port(), _free_port()
+    (root / "workspace.yaml").write_text(
+        f"load_from:\n  - grpc_server:\n      host: 127.0.0.1\n      port: {code_port}\n      location_name: {LOCATION}\n"
+    )
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "AHW_DATA_DIR": str(root),
+        "AHW_LANDING_DIR": str(root / "landing"),
+        "AHW_DUCKDB_PATH": str(root / "warehouse.duckdb"),
+        "AHW_ARTIFACTS_DIR": str(root / "models"),
+        "AHW_DATA_DOCS_DIR": str(root / "data_docs"),
+        "AHW_GX_RESULTS_DIR": str(root / "gx_validations"),
+        "AHW_FRESHNESS_HOURS": str(FRESHNESS_HOURS),
+        # The runs happen the morning after the simulated data ends, as they would in production.
+        "AHW_NOW": f"{END_DATE + dt.timedelta(days=1)}T05:00:00",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # The freshness daemon evaluates every 30 s by default; the test reads its verdict sooner.
+        "FRESHNESS_DAEMON_INTERVAL_SECONDS": "2",
+    }
+    env.pop("AHW_ALERT_WEBHOOK_URL", None)
+    bin_dir = Path(sys.executable).parent
+    workspace = str(root / "workspace.yaml")
+    commands = {
+        "code_server": [str(bin_dir / "dagster"), "code-server", "start", "-h", "127.0.0.1", "-p", str(code_port),
+                        "-m", LOCATION, "--location-name", LOCATION, "--working-directory", str(REPO_ROOT)],
+        "webserver": [str(bin_dir / "dagster-webserver"), "-w", workspace, "-h", "127.0.0.1", "-p", str(web_port)],
+        "daemon": [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
+    }
+    ui = DagsterUI(f"http://127.0.0.1:{web_port}", logs)
+    try:
+        for name, command in commands.items():
+            with open(logs / f"{name}.log", "wb") as log:
+                # A session of its own per process, so the finalizer can kill it with everything it started.
+                ui.processes.append(subprocess.Popen(
+                    command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                ))
+            if name == "code_server":
+                # The webserver and the daemon give up on a location whose server is not listening yet.
+                _wait_until(lambda: "Started Dagster code" in (logs / "code_server.log").read_text(errors="replace"),
+                            "the code server to listen", ui)
+        _wait_until(lambda: _location_loaded(ui), "the webserver to load the code location", ui)
+        _wait_until(lambda: _daemons_healthy(ui), "the daemons' heartbeats", ui)
+        yield ui
+    finally:
+        for process in reversed(ui.processes):
+            _stop(process)
+
+
+@pytest.fixture(scope="module")
+def runs(dagster_ui):
+    """Launch full_refresh, then daily_refresh, through GraphQL; yield their run ids once both succeeded."""
+    run_ids = {}
+    for job_name in ("full_refresh", "daily_refresh"):
+        started = time.monotonic()
+        run_ids[job_name] = dagster_ui.launch(job_name)
+        dagster_ui.wait_for_run(run_ids[job_name], job_name)
+        print(f"{job_name}: {time.monotonic() - started:.0f}s")
+    return run_ids
+
+
+@pytest.fixture(scope="module")
+def assets(dagster_ui, runs) -> dict[str, dict]:
+    """Every asset node as the UI sees it, by user-facing key (e.g. `marts/mart_account_health`)."""
+    nodes = dagster_ui.query(ASSET_NODES)["assetNodes"]
+    return {"/".join(n["assetKey"]["path"]): n for n in nodes}
+
+
+def _metadata(node: dict) -> dict[str, dict]:
+    latest = node["assetMaterializations"]
+    assert latest, f"{node['assetKey']['path']} was never materialized"
+    return {entry["label"]: entry for entry in latest[0]["metadataEntries"]}
+
+
+def test_daily_refresh_materializes_everything_but_training(assets, runs):
+    materializable = {key: node for key, node in assets.items() if node["isMaterializable"]}
+    assert "marts/mart_account_health" in materializable and "churn_model" in materializable
+    never = [key for key, node in materializable.items() if not node["assetMaterializations"]]
+    assert never == []
+    latest_run = {key: node["assetMaterializations"][0]["runId"] for key, node in materializable.items()}
+    # Training assets keep the full_refresh materialization; everything else is from the daily run.
+    expected = {
+        key: runs["full_refresh"] if node["groupName"] == "models" else runs["daily_refresh"]
+        for key, node in materializable.items()
+    }
+    assert latest_run == expected
+
+
+def test_asset_check_results_are_visible_and_passed(assets, runs):
+    checks = {}
+    expected_run = {}
+    for key, node in assets.items():
+        answer = node["assetChecksOrError"]
+        assert answer["__typename"] == "AssetChecks", f"{key}: {answer}"
+        for check in answer["checks"]:
+            checks[f"{key}:{check['name']}"] = check
+            expected_run[f"{key}:{check['name']}"] = runs["full_refresh" if node["groupName"] == "models" else "daily_refresh"]
+    assert len(checks) > 100, "the dbt tests and the data-quality SLAs should show as asset checks"
+    assert any(c["blocking"] for c in checks.values()), "the blocking SLA checks should be visible as blocking"
+    not_passed = {
+        name: (c["executionForLatestMaterialization"] or {}).get("status")
+        for name, c in checks.items()
+        if (c["executionForLatestMaterialization"] or {}).get("status") != "SUCCEEDED"
+        or not c["executionForLatestMaterialization"]["evaluation"]["success"]
+    }
+    assert not_passed == {}
+    assert {name: c["executionForLatestMaterialization"]["runId"] for name, c in checks.items()} == expected_run
+
+
+def test_row_counts_are_visible(assets):
+    for key in ("raw/accounts", "raw/events", "marts/mart_account_health"):
+        rows = _metadata(assets[key]).get("dagster/row_count")
+        assert rows is not None, f"{key} has no row count"
+        assert rows["intValue"] > 0, f"{key}: {rows}"
+    health = _metadata(assets["marts/mart_account_health"])
+    assert health["dagster/row_count"]["intValue"] < _metadata(assets["raw/accounts"])["dagster/row_count"]["intValue"]
+    assert health["model_version"]["text"]
+
+
+def test_model_auc_is_visible(assets):
+    meta = _metadata(assets["churn_model"])
+    assert 0.65 < meta["holdout_auc"]["floatValue"] <= 1.0
+    assert meta["holdout_comparison"]["__typename"] == "MarkdownMetadataEntry"
+    assert Path(meta["artifact"]["path"]).exists()
+    # The champion the daily run scored with is the model full_refresh trained.
+    assert _metadata(assets["marts/mart_account_health"])["model_version"]["text"] == meta["model_version"]["text"]
+
+
+@pytest.mark.xfail(strict=True, reason="churn_model does not attach plot metadata yet")
+def test_model_plots_are_visible(assets):
+    meta = _metadata(assets["churn_model"])
+    plots = [
+        label for label, entry in meta.items()
+        if entry["__typename"] in {"PathMetadataEntry", "MarkdownMetadataEntry"}
+        and (".png" in (entry.get("path") or "") or "data:image/png" in (entry.get("mdStr") or "")
+             or ".png" in (entry.get("mdStr") or ""))
+    ]
+    assert plots, f"no plot among the churn_model metadata: {sorted(meta)}"
+
+
+def test_schedules_and_sensors_run_with_the_daemon(dagster_ui):
+    assert _daemons_healthy(dagster_ui)
+    daemons = dagster_ui.query(DAEMON_HEALTH)["instance"]["daemonHealth"]["allDaemonStatuses"]
+    healthy = {d["daemonType"] for d in daemons if d["healthy"]}
+    assert {"SCHEDULER", "SENSOR", "QUEUED_RUN_COORDINATOR"} <= healthy
+    answer = dagster_ui.query(INSTIGATORS, {"repo": {"repositoryName": REPOSITORY, "repositoryLocationName": LOCATION}})
+    # Schedule names and cron lines may change; what matters is that both jobs have a running schedule.
+    running = {s["pipelineName"] for s in answer["schedulesOrError"]["results"] if s["scheduleState"]["status"] == "RUNNING"}
+    assert {"daily_refresh", "weekly_retrain"} <= running
+    sensors = {s["name"]: s["sensorState"]["status"] for s in answer["sensorsOrError"]["results"]}
+    assert sensors.get("notify_on_run_failure") == "RUNNING"
+
+
+def test_marts_show_freshness(dagster_ui, assets):
+    marts = {key: node for key, node in assets.items() if key.startswith("marts/")}
+    assert "marts/mart_account_health" in marts
+    windows = {key: (node["internalFreshnessPolicy"] or {}).get("failWindowSeconds") for key, node in marts.items()}
+    assert windows == {key: FRESHNESS_HOURS * 3600 for key in marts}
+
+    # The daemon evaluates the policy: right after the daily refresh, every mart is fresh.
+    def statuses() -> dict[str, str | None]:
+        nodes = {"/".join(n["assetKey"]["path"]): n for n in dagster_ui.query(ASSET_NODES)["assetNodes"]}
+        return {key: (nodes[key]["freshnessStatusInfo"] or {}).get("freshnessStatus") for key in marts}
+
+    _wait_until(lambda: set(statuses().values()) == {"HEALTHY"}, "the freshness daemon to mark the marts fresh",
+                dagster_ui, timeout=120)
