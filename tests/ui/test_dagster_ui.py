@@ -386,13 +386,13 @@ def test_row_counts_are_visible(assets):
 def test_model_auc_is_visible(assets):
     meta = _metadata(assets["churn_model"])
     assert 0.65 < meta["holdout_auc"]["floatValue"] <= 1.0
-    assert meta["holdout_comparison"]["__typename"] == "MarkdownMetadataEntry"
+    assert 0.65 < meta["backtest_auc"]["floatValue"] <= 1.0
+    assert meta["backtest"]["__typename"] == "MarkdownMetadataEntry"
     assert Path(meta["artifact"]["path"]).exists()
     # The champion the daily run scored with is the model full_refresh trained.
     assert _metadata(assets["marts/mart_account_health"])["model_version"]["text"] == meta["model_version"]["text"]
 
 
-@pytest.mark.xfail(strict=True, reason="churn_model does not attach plot metadata yet")
 def test_model_plots_are_visible(assets):
     meta = _metadata(assets["churn_model"])
     plots = [
