@@ -30,6 +30,8 @@ class Settings:
     duckdb_memory_limit: str
     duckdb_threads: int
     churn_horizon_days: int
+    publish_dir: Path
+    retention_months: int
 
     def export_for_dbt(self) -> dict[str, str]:
         """Environment variables that dbt's profiles.yml and dbt_project.yml read."""
@@ -69,4 +71,6 @@ def get_settings() -> Settings:
         duckdb_memory_limit=os.environ.get("AHW_DUCKDB_MEMORY_LIMIT", "4GB"),
         duckdb_threads=int(os.environ.get("AHW_DUCKDB_THREADS", "2")),
         churn_horizon_days=int(os.environ.get("AHW_CHURN_HORIZON_DAYS", "90")),
+        publish_dir=Path(os.environ.get("AHW_PUBLISH_DIR", data_dir / "published")).resolve(),
+        retention_months=int(os.environ.get("AHW_RETENTION_MONTHS", "13")),
     )
