@@ -10,6 +10,7 @@ from dagster_shared.record import replace
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    from dagster_project.defs.publish.assets import published_marts_definitions
     from dagster_project.defs.resources import dbt
     from dagster_project.defs.transform.project import dbt_project
     from dagster_project.settings import get_settings
@@ -27,6 +28,8 @@ def defs() -> dg.Definitions:
     loaded = replace(loaded, assets=list({id(a): a for a in loaded.assets or []}.values()))
     return dg.Definitions.merge(
         loaded,
+        # Publishing runs last: it depends on every mart that was loaded above.
+        published_marts_definitions(loaded),
         # DuckDB allows one writing process per file: steps run one after another in one process.
         dg.Definitions(resources={"dbt": dbt}, executor=dg.in_process_executor),
     ).map_resolved_asset_specs(

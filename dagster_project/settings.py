@@ -30,6 +30,8 @@ class Settings:
     duckdb_memory_limit: str
     duckdb_threads: int
     churn_horizon_days: int
+    publish_dir: Path
+    retention_months: int
     # Operations: marts older than this show as stale in the UI; failed runs are posted here when set.
     freshness_hours: int = 26
     alert_webhook_url: str | None = None
@@ -72,6 +74,8 @@ def get_settings() -> Settings:
         duckdb_memory_limit=os.environ.get("AHW_DUCKDB_MEMORY_LIMIT", "4GB"),
         duckdb_threads=int(os.environ.get("AHW_DUCKDB_THREADS", "2")),
         churn_horizon_days=int(os.environ.get("AHW_CHURN_HORIZON_DAYS", "90")),
+        publish_dir=Path(os.environ.get("AHW_PUBLISH_DIR", data_dir / "published")).resolve(),
+        retention_months=int(os.environ.get("AHW_RETENTION_MONTHS", "13")),
         freshness_hours=int(os.environ.get("AHW_FRESHNESS_HOURS", "26")),
         alert_webhook_url=os.environ.get("AHW_ALERT_WEBHOOK_URL") or None,
     )

@@ -8,7 +8,14 @@
 #}
 {% macro pii_salt() -%}
     {%- if target.name == 'prod' -%}
-        {{ return(env_var('AHW_PII_SALT')) }}
+        {%- set salt = env_var('AHW_PII_SALT', '') -%}
+        {%- if not salt -%}
+            {{ exceptions.raise_compiler_error(
+                "AHW_PII_SALT is not set: the prod target hashes PII (emails, ticket subjects, NPS comments) "
+                ~ "with a secret salt. Set AHW_PII_SALT in the environment (see .env.example), or use the dev target."
+            ) }}
+        {%- endif -%}
+        {{ return(salt) }}
     {%- else -%}
         {{ return(env_var('AHW_PII_SALT', 'ahw-dev-salt-not-secret')) }}
     {%- endif -%}
