@@ -90,16 +90,12 @@ class RetrainOutcome:
     """What `retrain` did: the challenger, both backtests, the decision and where it was saved."""
 
     challenger: TrainedModel
-    backtest: BacktestResult
+    backtest: BacktestResult | None  # None: too little history to backtest
     champion_version: str | None
     champion_backtest: BacktestResult | None  # None: no champion, or the same recipe and features
     promoted: bool
     reason: str
     path: Path
-
-    @property
-    def challenger_summary(self) -> pd.Series:
-        return self.backtest.summary().loc[MODEL_NAME]
 
 
 def _comparable(summary: pd.Series) -> dict[str, Any]:
@@ -118,11 +114,23 @@ def retrain(
     missing, when the history is too short to train or to backtest with `recipe.n_origins` folds."""
     features = list(features)
     challenger = recipe.train(df, features, families)
-    result = recipe.backtest(df, features, families, oracle_column)
-    challenger_row = result.summary().loc[MODEL_NAME]
-
     root = Path(root_dir)
     current = artifacts.champion_version(root)
+    try:
+        result = recipe.backtest(df, features, families, oracle_column)
+    except ValueError as too_short:
+        # A young or small company: too little labelled history (or a fold period without a single
+        # churner) for the backtest. The first model is still worth having; replacing a champion
+        # without a backtest is not.
+        promote = current is None
+        reason = (f"No backtest: {too_short} "
+                  + ("No champion yet: challenger promoted on its holdout alone." if promote
+                     else f"Kept the champion {current}: a challenger needs a backtest to replace it."))
+        challenger.metadata[champion.BACKTEST_METADATA_KEY] = None
+        path = artifacts.save_model(challenger, root, promote=promote)
+        return RetrainOutcome(challenger, None, current, None, promote, reason, path)
+    challenger_row = result.summary().loc[MODEL_NAME]
+
     champion_result = None
     if current is None:
         champion_row = None

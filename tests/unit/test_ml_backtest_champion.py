@@ -108,3 +108,16 @@ def test_worse_recipe_is_saved_but_not_promoted(tmp_path: Path):
     assert not challenger.promoted and "ranks worse" in challenger.reason
     assert challenger.path.is_dir()  # saved for the audit trail
     assert champion_version(tmp_path) == champion.challenger.version
+
+
+def test_too_short_for_a_backtest_promotes_only_a_first_model(tmp_path: Path):
+    # 19 labelled weeks: exactly enough to train and hold out (6 + 6 + 3 + 4), one short of 5 folds
+    young = tiny_snapshots(n_weeks=23)
+    first = retrain(_recipe(), young, list(FAMILIES), FAMILIES, tmp_path)
+    assert first.backtest is None and first.promoted
+    assert "No backtest: Not enough labelled history" in first.reason
+    older = young.assign(as_of_date=young["as_of_date"] + pd.Timedelta(days=7))  # a week later
+    second = retrain(_recipe(), older, list(FAMILIES), FAMILIES, tmp_path)
+    assert second.backtest is None and not second.promoted
+    assert "Kept the champion" in second.reason
+    assert champion_version(tmp_path) == first.challenger.version

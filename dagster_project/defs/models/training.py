@@ -113,11 +113,26 @@ def retrain_asset_result(context: dg.AssetExecutionContext, recipe: Recipe, mode
     has_oracle = recipe.label.startswith("churn") and attach_oracle(df)
     outcome = retrain(recipe, df, list(families), families, settings.artifacts_dir / model,
                       oracle_column=ORACLE_COLUMN if has_oracle else None)
-    evaluated_at = datetime.now(timezone.utc).replace(tzinfo=None)
-    write_performance(performance_rows(outcome, model, evaluated_at))
     context.log.info(outcome.reason)
-
+    holdout = outcome.challenger.metadata["metrics"]
+    metadata = {
+        "model_version": outcome.challenger.version,
+        "promoted": outcome.promoted,
+        "champion_version": outcome.challenger.version if outcome.promoted else outcome.champion_version,
+        "decision": outcome.reason,
+        "artifact": dg.MetadataValue.path(str(outcome.path)),
+        "holdout_auc": float(holdout["auc"]),
+        "holdout_pr_auc": float(holdout["pr_auc"]),
+        "holdout_brier": float(holdout["brier"]),
+        "holdout_ece": float(holdout["ece"]),
+        "n_features": len(outcome.challenger.features),
+        "windows": dg.MetadataValue.json(outcome.challenger.metadata["windows"]),
+    }
     result = outcome.backtest
+    if result is None:
+        context.log.warning(f"{model}: no walk-forward backtest this run. {outcome.reason}")
+        return dg.MaterializeResult(metadata={**metadata, "backtest_folds": 0})
+    write_performance(performance_rows(outcome, model, datetime.now(timezone.utc).replace(tzinfo=None)))
     summary = result.summary()
     lead_time = None
     if recipe.label.startswith("churn"):
@@ -130,26 +145,17 @@ def retrain_asset_result(context: dg.AssetExecutionContext, recipe: Recipe, mode
         lead_time = float(flagged.median()) if len(flagged) else float("nan")
     checks = check_targets(summary, lead_time)
     row = summary.loc[MODEL_NAME]
-    holdout = outcome.challenger.metadata["metrics"]
-    metadata = {
-        "model_version": outcome.challenger.version,
-        "promoted": outcome.promoted,
-        "champion_version": outcome.challenger.version if outcome.promoted else outcome.champion_version,
-        "decision": outcome.reason,
-        "artifact": dg.MetadataValue.path(str(outcome.path)),
+    metadata.update({
         "backtest_folds": len(result.folds),
         "backtest_auc": float(row["auc"]),
         "backtest_pr_auc": float(row["pr_auc"]),
         "backtest_brier": float(row["brier"]),
         "backtest_ece": float(row["ece"]),
         "backtest_lift_top_decile": float(row["lift_top_decile"]),
-        "holdout_auc": float(holdout["auc"]),
         "backtest": dg.MetadataValue.md(_summary_markdown(result)),
         "targets": dg.MetadataValue.md(_targets_markdown(checks)),
-        "n_features": len(outcome.challenger.features),
-        "windows": dg.MetadataValue.json(outcome.challenger.metadata["windows"]),
         **_plots(result),
-    }
+    })
     if ORACLE_NAME in summary.index:
         metadata["oracle_auc"] = float(summary.loc[ORACLE_NAME, "auc"])
         metadata["auc_share_of_oracle"] = float(row["auc_share_of_oracle"])
