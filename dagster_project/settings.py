@@ -30,6 +30,12 @@ class Settings:
     duckdb_memory_limit: str
     duckdb_threads: int
     churn_horizon_days: int
+    # Customer-success marts: health band edges, hysteresis margin, score-drop alert tiers.
+    health_red_max: int = 30
+    health_yellow_max: int = 70
+    health_band_margin: int = 3
+    alert_moderate_drop_points: int = 11
+    alert_major_drop_points: int = 21
 
     def export_for_dbt(self) -> dict[str, str]:
         """Environment variables that dbt's profiles.yml and dbt_project.yml read."""
@@ -69,4 +75,9 @@ def get_settings() -> Settings:
         duckdb_memory_limit=os.environ.get("AHW_DUCKDB_MEMORY_LIMIT", "4GB"),
         duckdb_threads=int(os.environ.get("AHW_DUCKDB_THREADS", "2")),
         churn_horizon_days=int(os.environ.get("AHW_CHURN_HORIZON_DAYS", "90")),
+        health_red_max=int(os.environ.get("AHW_HEALTH_RED_MAX", "30")),
+        health_yellow_max=int(os.environ.get("AHW_HEALTH_YELLOW_MAX", "70")),
+        health_band_margin=int(os.environ.get("AHW_HEALTH_BAND_MARGIN", "3")),
+        alert_moderate_drop_points=int(os.environ.get("AHW_ALERT_MODERATE_DROP_POINTS", "11")),
+        alert_major_drop_points=int(os.environ.get("AHW_ALERT_MAJOR_DROP_POINTS", "21")),
     )
