@@ -36,6 +36,7 @@ class Settings:
     health_band_margin: int = 3
     alert_moderate_drop_points: int = 11
     alert_major_drop_points: int = 21
+    alert_minor_drop_points: int = 1
 
     def export_for_dbt(self) -> dict[str, str]:
         """Environment variables that dbt's profiles.yml and dbt_project.yml read."""
@@ -80,4 +81,5 @@ def get_settings() -> Settings:
         health_band_margin=int(os.environ.get("AHW_HEALTH_BAND_MARGIN", "3")),
         alert_moderate_drop_points=int(os.environ.get("AHW_ALERT_MODERATE_DROP_POINTS", "11")),
         alert_major_drop_points=int(os.environ.get("AHW_ALERT_MAJOR_DROP_POINTS", "21")),
+        alert_minor_drop_points=int(os.environ.get("AHW_ALERT_MINOR_DROP_POINTS", "1")),
     )

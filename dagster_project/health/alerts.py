@@ -67,7 +67,7 @@ class AlertPolicy:
             raise ValueError(
                 "Alert drop tiers need 1 <= minor < moderate < major <= 100 points, got "
                 f"{self.minor_min} / {self.moderate_min} / {self.major_min}. "
-                "Fix AHW_ALERT_MODERATE_DROP_POINTS / AHW_ALERT_MAJOR_DROP_POINTS."
+                "Fix AHW_ALERT_MINOR_DROP_POINTS / AHW_ALERT_MODERATE_DROP_POINTS / AHW_ALERT_MAJOR_DROP_POINTS."
             )
 
     def drop_rule(self, drop: float) -> AlertRule | None:

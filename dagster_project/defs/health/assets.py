@@ -81,7 +81,9 @@ def mart_account_health_history(context: dg.AssetExecutionContext) -> dg.Materia
 def mart_health_alerts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = get_settings()
     policy = alerts.AlertPolicy(
-        moderate_min=settings.alert_moderate_drop_points, major_min=settings.alert_major_drop_points
+        minor_min=settings.alert_minor_drop_points,
+        moderate_min=settings.alert_moderate_drop_points,
+        major_min=settings.alert_major_drop_points,
     )
     with connect(settings, read_only=True) as con:
         hist = con.sql(f"SELECT {', '.join(alerts.HISTORY_COLUMNS)} FROM marts.mart_account_health_history").df()

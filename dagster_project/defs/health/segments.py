@@ -12,15 +12,19 @@ from dagster_project.snapshots import read_snapshots
 from dagster_project.warehouse import connect
 
 
+# All three tables come from one clustering, so every job that selects one selects all three:
+# each spec declares the same upstream assets.
+UPSTREAM = [dg.AssetKey(["marts", "mart_account_health_history"]), dg.AssetKey(["marts", "ml_account_snapshots"])]
+
+
 @dg.multi_asset(
     group_name="marts",
     specs=[
-        dg.AssetSpec(["marts", "mart_segments"], kinds={"duckdb"},
-                     deps=[dg.AssetKey(["marts", "mart_account_health_history"])],
+        dg.AssetSpec(["marts", "mart_segments"], kinds={"duckdb"}, deps=UPSTREAM,
                      description="Segment id and name of every active account, with its segment's profile."),
-        dg.AssetSpec(["marts", "mart_segment_profiles"], kinds={"duckdb"},
+        dg.AssetSpec(["marts", "mart_segment_profiles"], kinds={"duckdb"}, deps=UPSTREAM,
                      description="One row per segment: size, ARR, usage, tickets, NPS, expected churn, traits."),
-        dg.AssetSpec(["marts", "mart_segment_history"], kinds={"duckdb"},
+        dg.AssetSpec(["marts", "mart_segment_history"], kinds={"duckdb"}, deps=UPSTREAM,
                      description="Each account's segment over time (valid_from / valid_to)."),
     ],
 )
