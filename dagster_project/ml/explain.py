@@ -127,13 +127,9 @@ _OWN_PAST = {
     "core_actions_30d": "core_actions_30d_vs_prior_30d",
     "active_users_30d": "active_users_30d_vs_prior_30d",
 }
-# Ratio features and the wording of what they compare.
-_RATIOS = {
-    "logins_30d_vs_prior_30d": "Logins in the last 30 days",
-    "core_actions_30d_vs_prior_30d": "Core actions in the last 30 days",
-    "active_users_30d_vs_prior_30d": "Active users in the last 30 days",
-}
-_SHARE_OF_PEAK = {"logins_share_of_peak": "Logins", "core_actions_share_of_peak": "Core actions"}
+# Ratio features of the account to its own past: said as a change ("down 40 %").
+_RATIOS = {"logins_30d_vs_prior_30d", "core_actions_30d_vs_prior_30d", "active_users_30d_vs_prior_30d"}
+_SHARE_OF_PEAK = {"logins_share_of_peak", "core_actions_share_of_peak"}
 # Within this relative distance, a value is "about the same" as its reference.
 _SAME = 0.05
 PEER_COLUMN = "size_band"
@@ -173,11 +169,10 @@ def driver_sentence(
     if feature in _RATIOS and not _is_missing(value):
         ratio = float(value)
         if abs(ratio - 1.0) <= _SAME:
-            return f"{_RATIOS[feature]} were about the same as in the prior 30 days — {direction}"
-        moved = "rose" if ratio > 1 else "fell"
-        return f"{_RATIOS[feature]} {moved} {abs(ratio - 1.0) * 100:.0f} % vs the prior 30 days — {direction}"
+            return f"{label}: about the same — {direction}"
+        return f"{label}: {'up' if ratio > 1 else 'down'} {abs(ratio - 1.0) * 100:.0f} % — {direction}"
     if feature in _SHARE_OF_PEAK and not _is_missing(value):
-        return f"{_SHARE_OF_PEAK[feature]} are at {float(value) * 100:.0f} % of the account's own peak — {direction}"
+        return f"{label}: {float(value) * 100:.0f} % of the account's own peak — {direction}"
     if feature in _OWN_PAST and not _is_missing(value) and not _is_missing(own_ratio):
         verb, change = _change(float(own_ratio))
         return f"{label} {verb} {shown}, {change} the prior 30 days — {direction}"

@@ -17,10 +17,13 @@ def test_own_past_comparison():
         "Core actions in the last 30 days held at 80, about the same as the prior 30 days — raises churn risk"
     )
     assert driver_sentence("logins_30d_vs_prior_30d", 0.55, 0.3) == (
-        "Logins in the last 30 days fell 45 % vs the prior 30 days — raises churn risk"
+        "Logins in the last 30 days vs the prior 30 days: down 45 % — raises churn risk"
+    )
+    assert driver_sentence("active_users_30d_vs_prior_30d", 1.03, -0.3) == (
+        "Active users in the last 30 days vs the prior 30 days: about the same — lowers churn risk"
     )
     assert driver_sentence("core_actions_share_of_peak", 0.35, 0.3) == (
-        "Core actions are at 35 % of the account's own peak — raises churn risk"
+        "Core actions share of peak: 35 % of the account's own peak — raises churn risk"
     )
 
 
