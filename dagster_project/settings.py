@@ -35,6 +35,13 @@ class Settings:
     # Operations: marts older than this show as stale in the UI; failed runs are posted here when set.
     freshness_hours: int = 26
     alert_webhook_url: str | None = None
+    # Customer-success marts: health band edges, hysteresis margin, score-drop alert tiers.
+    health_red_max: int = 30
+    health_yellow_max: int = 70
+    health_band_margin: int = 3
+    alert_moderate_drop_points: int = 11
+    alert_major_drop_points: int = 21
+    alert_minor_drop_points: int = 1
 
     def export_for_dbt(self) -> dict[str, str]:
         """Environment variables that dbt's profiles.yml and dbt_project.yml read."""
@@ -78,4 +85,10 @@ def get_settings() -> Settings:
         retention_months=int(os.environ.get("AHW_RETENTION_MONTHS", "13")),
         freshness_hours=int(os.environ.get("AHW_FRESHNESS_HOURS", "26")),
         alert_webhook_url=os.environ.get("AHW_ALERT_WEBHOOK_URL") or None,
+        health_red_max=int(os.environ.get("AHW_HEALTH_RED_MAX", "30")),
+        health_yellow_max=int(os.environ.get("AHW_HEALTH_YELLOW_MAX", "70")),
+        health_band_margin=int(os.environ.get("AHW_HEALTH_BAND_MARGIN", "3")),
+        alert_moderate_drop_points=int(os.environ.get("AHW_ALERT_MODERATE_DROP_POINTS", "11")),
+        alert_major_drop_points=int(os.environ.get("AHW_ALERT_MAJOR_DROP_POINTS", "21")),
+        alert_minor_drop_points=int(os.environ.get("AHW_ALERT_MINOR_DROP_POINTS", "1")),
     )

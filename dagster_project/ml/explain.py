@@ -121,12 +121,88 @@ def format_value(feature: str, value: Any) -> str:
     return f"{v:.2f}".rstrip("0").rstrip(".")
 
 
-def driver_sentence(feature: str, value: Any, impact: float, outcome: str = "churn risk") -> str:
-    """E.g. 'Logins in the last 30 days: 12 — raises churn risk'."""
+# A count and the feature that holds its ratio to the account's own prior window.
+_OWN_PAST = {
+    "logins_30d": "logins_30d_vs_prior_30d",
+    "core_actions_30d": "core_actions_30d_vs_prior_30d",
+    "active_users_30d": "active_users_30d_vs_prior_30d",
+}
+# Ratio features of the account to its own past: said as a change ("down 40 %").
+_RATIOS = {"logins_30d_vs_prior_30d", "core_actions_30d_vs_prior_30d", "active_users_30d_vs_prior_30d"}
+_SHARE_OF_PEAK = {"logins_share_of_peak", "core_actions_share_of_peak"}
+# Within this relative distance, a value is "about the same" as its reference.
+_SAME = 0.05
+PEER_COLUMN = "size_band"
+
+
+def _change(ratio: float) -> tuple[str, str]:
+    """('fell to', 'down 60 % from') for a ratio of 0.4; ('held at', 'about the same as') near 1."""
+    if abs(ratio - 1.0) <= _SAME:
+        return "held at", "about the same as"
+    pct = abs(ratio - 1.0) * 100
+    return ("rose to", f"up {pct:.0f} % from") if ratio > 1 else ("fell to", f"down {pct:.0f} % from")
+
+
+def driver_sentence(
+    feature: str,
+    value: Any,
+    impact: float,
+    outcome: str = "churn risk",
+    *,
+    own_ratio: Any = None,
+    peer_median: Any = None,
+    peer_group: str | None = None,
+) -> str:
+    """The driver in words: value, comparison, and which way it pushes `outcome`.
+
+    The comparison is the account's own past when known (`own_ratio` = this window / the prior
+    one, or a ratio or share-of-peak feature itself), else its peers (`peer_median` of accounts of
+    the same `peer_group`, e.g. size band):
+
+    'Logins in the last 30 days fell to 12, down 60 % from the prior 30 days — raises churn risk'
+    'Open tickets: 7, above the median of 2 for accounts of 50-249 employees — raises churn risk'
+    """
     label = feature_label(feature)
     label = label[:1].upper() + label[1:]
-    direction = "raises" if impact > 0 else "lowers"
-    return f"{label}: {format_value(feature, value)} — {direction} {outcome}"
+    direction = f"{'raises' if impact > 0 else 'lowers'} {outcome}"
+    shown = format_value(feature, value)
+    if feature in _RATIOS and not _is_missing(value):
+        ratio = float(value)
+        if abs(ratio - 1.0) <= _SAME:
+            return f"{label}: about the same — {direction}"
+        return f"{label}: {'up' if ratio > 1 else 'down'} {abs(ratio - 1.0) * 100:.0f} % — {direction}"
+    if feature in _SHARE_OF_PEAK and not _is_missing(value):
+        return f"{label}: {float(value) * 100:.0f} % of the account's own peak — {direction}"
+    if feature in _OWN_PAST and not _is_missing(value) and not _is_missing(own_ratio):
+        verb, change = _change(float(own_ratio))
+        return f"{label} {verb} {shown}, {change} the prior 30 days — {direction}"
+    if not _is_missing(value) and not _is_missing(peer_median) and isinstance(value, (int, float, np.integer, np.floating)):
+        v, m = float(value), float(peer_median)
+        group = f" for accounts of {peer_group} employees" if peer_group else ""
+        reference = f"the median of {format_value(feature, m)}{group}"
+        if m != 0 and abs(v / m - 1.0) <= _SAME or v == m:
+            where = f"in line with {reference}"
+        else:
+            where = f"{'above' if v > m else 'below'} {reference}"
+        return f"{label}: {shown}, {where} — {direction}"
+    return f"{label}: {shown} — {direction}"
+
+
+def peer_medians(X_values: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
+    """Per row, the median of each numeric feature among rows of the same as_of_date and size band.
+
+    Without those columns the peers are all rows. Non-numeric features get NaN.
+    """
+    numeric = [f for f in features if f in X_values and pd.api.types.is_numeric_dtype(X_values[f])
+               and not pd.api.types.is_bool_dtype(X_values[f])]
+    keys = [c for c in ("as_of_date", PEER_COLUMN) if c in X_values.columns]
+    frame = X_values[numeric].astype("float64")
+    if keys:
+        grouped = frame.groupby([X_values[k].astype(object).fillna("unknown") for k in keys], sort=False)
+        medians = grouped.transform("median")
+    else:
+        medians = pd.DataFrame({c: frame[c].median() for c in numeric}, index=frame.index)
+    return medians.reindex(columns=list(features))
 
 
 def contributions(model: TrainedModel, X: pd.DataFrame, include_bias: bool = False) -> pd.DataFrame:
@@ -148,7 +224,8 @@ def top_drivers(
     """For each row, the `k` features with the largest absolute contribution.
 
     Each driver is {feature, value, impact, sentence}: `value` is the row's raw feature value
-    (from `X_values`, aligned by position), `impact` the contribution in log-odds rounded to 4
+    (from `X_values`, aligned by position), `sentence` compares it with the account's own past
+    or with accounts of the same size band on the same date (`driver_sentence`), `impact` the contribution in log-odds rounded to 4
     decimals (positive = raises risk), sorted by |impact| descending. Features with zero
     contribution are not drivers, so a row can have fewer than `k`.
     """
@@ -164,6 +241,10 @@ def top_drivers(
     names = list(contrib.columns)
     impacts = contrib.to_numpy(dtype="float64")
     values = X_values[names].astype(object).to_numpy()
+    medians = peer_medians(X_values, names).to_numpy(dtype="float64")
+    ratio_columns = {f: r for f, r in _OWN_PAST.items() if r in X_values.columns}
+    ratios = {f: X_values[r].astype("float64").to_numpy() for f, r in ratio_columns.items()}
+    groups = X_values[PEER_COLUMN].astype(object).to_numpy() if PEER_COLUMN in X_values else None
     order = np.argsort(-np.abs(np.nan_to_num(impacts)), axis=1, kind="stable")[:, :k]
     out: list[list[dict[str, Any]]] = []
     for row in range(impacts.shape[0]):
@@ -177,7 +258,12 @@ def top_drivers(
                 "feature": feature,
                 "value": json_value(value),
                 "impact": round(float(impact), 4),
-                "sentence": driver_sentence(feature, value, impact, outcome),
+                "sentence": driver_sentence(
+                    feature, value, impact, outcome,
+                    own_ratio=ratios[feature][row] if feature in ratios else None,
+                    peer_median=medians[row, col],
+                    peer_group=None if groups is None or _is_missing(groups[row]) else str(groups[row]),
+                ),
             })
         out.append(drivers)
     return out

@@ -9,7 +9,11 @@ is ranking by risk, and it reads relative to a typical account:
     p = 0.43 x base_rate -> 70 (edge of green)
 
 Being relative, the same score means "k times the usual risk" for any company, whatever its churn
-rate. Bands: red 0..red_max, yellow red_max+1..yellow_max, green above (default 30 / 70).
+rate. Bands: red 0..red_max, yellow red_max+1..yellow_max, green above (default 30 / 70); the band
+function and the hysteresis that keeps accounts from flapping live in `dagster_project.health.bands`.
+
+The expansion model is scored the same way (`score_expansion`): calibrated probability, a 0-100
+score relative to the training-period expansion rate, and the top signals in words.
 """
 
 from __future__ import annotations
@@ -20,9 +24,13 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from dagster_project.health.bands import band_of as health_band
+from dagster_project.health.expansion import expansion_score
 from dagster_project.ml.dataset import ID_COLUMNS, SNAPSHOT_TABLE, require_columns
 from dagster_project.ml.explain import contributions, family_subscores, top_drivers
 from dagster_project.ml.train import TrainedModel, predict_proba
+
+__all__ = ["health_band", "health_score", "score_accounts", "score_expansion"]
 
 DEFAULT_RED_MAX = 30
 DEFAULT_YELLOW_MAX = 70
@@ -42,20 +50,17 @@ def health_score(p, base_rate: float):
     return int(scores) if scores.ndim == 0 else scores
 
 
-def health_band(score, red_max: int = DEFAULT_RED_MAX, yellow_max: int = DEFAULT_YELLOW_MAX):
-    """'red' for score <= red_max, 'yellow' up to yellow_max, else 'green'.
-
-    Returns a str for a scalar score, else an array of str.
-    """
-    if not 0 <= red_max < yellow_max <= 100:
+def _check_rows(df: pd.DataFrame) -> None:
+    require_columns(df, list(ID_COLUMNS))
+    if df.empty:
+        raise ValueError(f"No rows to score: the {SNAPSHOT_TABLE} frame is empty.")
+    duplicated = df.duplicated(list(ID_COLUMNS))
+    if duplicated.any():
+        example = df.loc[duplicated, list(ID_COLUMNS)].iloc[0].tolist()
         raise ValueError(
-            f"Bands need 0 <= red_max < yellow_max <= 100, got red_max={red_max}, yellow_max={yellow_max}."
+            f"{SNAPSHOT_TABLE} has {int(duplicated.sum())} duplicate (account_id, as_of_date) rows, "
+            f"e.g. {example}; the grain must be one row per account and date. Fix the dbt model."
         )
-    scores = np.asarray(score, dtype="float64")
-    if np.isnan(scores).any():
-        raise ValueError("Health scores must not be NaN.")
-    bands = np.where(scores <= red_max, "red", np.where(scores <= yellow_max, "yellow", "green")).astype(object)
-    return str(bands) if bands.ndim == 0 else bands
 
 
 def score_accounts(
@@ -73,16 +78,7 @@ def score_accounts(
     billing_score, support_score, sentiment_score, model_version. `feature_families` defaults to
     the mapping stored with the model.
     """
-    require_columns(df, list(ID_COLUMNS))
-    if df.empty:
-        raise ValueError(f"No rows to score: the {SNAPSHOT_TABLE} frame is empty.")
-    duplicated = df.duplicated(list(ID_COLUMNS))
-    if duplicated.any():
-        example = df.loc[duplicated, list(ID_COLUMNS)].iloc[0].tolist()
-        raise ValueError(
-            f"{SNAPSHOT_TABLE} has {int(duplicated.sum())} duplicate (account_id, as_of_date) rows, "
-            f"e.g. {example}; the grain must be one row per account and date. Fix the dbt model."
-        )
+    _check_rows(df)
     families = dict(feature_families) if feature_families else model.feature_families
     if not families:
         raise ValueError(
@@ -108,3 +104,23 @@ def score_accounts(
         out[column] = subscores[column].to_numpy()
     out["model_version"] = model.version
     return out
+
+
+def score_expansion(model: TrainedModel, df: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+    """Score rows of `df` with the expansion model.
+
+    Returns account_id, as_of_date, poc (calibrated expansion probability), score (0-100, see
+    `health.expansion.expansion_score`), signals_json (JSON text: the `k` features moving the
+    expansion probability most, in words), model_version.
+    """
+    _check_rows(df)
+    p = predict_proba(model, df)
+    drivers = top_drivers(contributions(model, df), df, k=k, outcome="expansion likelihood")
+    return pd.DataFrame({
+        "account_id": df["account_id"].to_numpy(),
+        "as_of_date": df["as_of_date"].to_numpy(),
+        "poc": p,
+        "score": expansion_score(p, model.base_rate),
+        "signals_json": [json.dumps(d, ensure_ascii=False) for d in drivers],
+        "model_version": model.version,
+    })

@@ -10,6 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from dagster_project.defs.transform.project import dbt_project
+from dagster_project.health import schemas
 from dagster_project.ml import plots
 from dagster_project.ml.backtest import MODEL_NAME, ORACLE_NAME, BacktestResult, check_targets, lead_times, out_of_sample_history
 from dagster_project.ml.recipe import Recipe, RetrainOutcome, retrain
@@ -17,34 +18,7 @@ from dagster_project.settings import get_settings
 from dagster_project.snapshots import ORACLE_COLUMN, attach_oracle, read_snapshots
 from dagster_project.warehouse import connect
 
-PERFORMANCE_TABLE = "marts.mart_model_performance"
-# The published shape: one row per (retrain run, candidate, fold). Written with this exact schema.
-PERFORMANCE_COLUMNS: dict[str, str] = {
-    "model": "VARCHAR",              # churn | expansion
-    "run_version": "VARCHAR",        # version of the challenger trained in this run
-    "evaluated_at": "TIMESTAMP",
-    "promoted": "BOOLEAN",           # did this run's challenger become the champion
-    "candidate": "VARCHAR",          # lightgbm, a baseline's name, or oracle
-    "candidate_kind": "VARCHAR",     # model | baseline | oracle
-    "fold": "INTEGER",
-    "origin_date": "DATE",
-    "test_end_date": "DATE",
-    "train_start_date": "DATE",
-    "train_end_date": "DATE",
-    "calibration_end_date": "DATE",
-    "label": "VARCHAR",
-    "horizon_days": "INTEGER",
-    "fold_model_version": "VARCHAR",
-    "auc": "DOUBLE",
-    "pr_auc": "DOUBLE",
-    "precision_at_k": "DOUBLE",
-    "lift_top_decile": "DOUBLE",
-    "brier": "DOUBLE",
-    "ece": "DOUBLE",
-    "n": "BIGINT",
-    "positives": "BIGINT",
-    "base_rate": "DOUBLE",
-}
+PERFORMANCE_MART = "mart_model_performance"
 
 
 def performance_rows(outcome: RetrainOutcome, model: str, evaluated_at: datetime) -> pd.DataFrame:
@@ -55,19 +29,18 @@ def performance_rows(outcome: RetrainOutcome, model: str, evaluated_at: datetime
     frame["run_version"] = outcome.challenger.version
     frame["evaluated_at"] = evaluated_at
     frame["promoted"] = outcome.promoted
-    return frame[list(PERFORMANCE_COLUMNS)]
+    return frame[schemas.columns(PERFORMANCE_MART)]
 
 
 def write_performance(rows: pd.DataFrame) -> None:
-    """Append one run's rows (replacing an earlier write of the same run, so a retry is idempotent)."""
-    columns = ", ".join(f"{name} {kind}" for name, kind in PERFORMANCE_COLUMNS.items())
+    """Add one run's rows to the mart, replacing an earlier write of the same run (a retry)."""
     with connect(get_settings()) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-        con.execute(f"CREATE TABLE IF NOT EXISTS {PERFORMANCE_TABLE} ({columns})")
-        con.execute(f"DELETE FROM {PERFORMANCE_TABLE} WHERE run_version IN (SELECT DISTINCT run_version FROM rows)")
-        con.register("rows", rows)
-        con.execute(f"INSERT INTO {PERFORMANCE_TABLE} BY NAME SELECT * FROM rows")
-        con.unregister("rows")
+        earlier = schemas.read_mart(con, PERFORMANCE_MART)
+        if earlier is not None:
+            earlier = earlier[~earlier["run_version"].isin(rows["run_version"].unique())]
+            rows = pd.concat([earlier, rows], ignore_index=True) if len(earlier) else rows
+        schemas.write_mart(con, PERFORMANCE_MART, rows)
 
 
 def _summary_markdown(result: BacktestResult) -> str:

@@ -1,0 +1,69 @@
+"""Expansion: a LightGBM model on `expanded_within_90d` and the expansion opportunities mart.
+
+Thin wrappers: training is the models' shared champion/challenger retrain (`defs/models/training.py`), scoring
+`ml.score.score_expansion`, the tiers and projected ARR `health.expansion`.
+"""
+
+
+import dagster as dg
+
+from dagster_project.defs.models.training import retrain_asset_result
+from dagster_project.defs.transform.project import dbt_project
+from dagster_project.health import expansion, schemas
+from dagster_project.health.champion import load_champion
+from dagster_project.ml import score
+from dagster_project.ml.recipe import Recipe
+from dagster_project.quality.sla import run_time
+from dagster_project.settings import get_settings
+from dagster_project.snapshots import read_snapshots
+from dagster_project.warehouse import connect
+
+EXPANSION_LABEL = "expanded_within_90d"
+
+
+@dg.asset(
+    group_name="models",
+    deps=[dg.AssetKey(["marts", "ml_account_snapshots"])],
+    kinds={"lightgbm"},
+    description="LightGBM expansion model on expanded_within_90d (MRR +10 % or more seats within 90 days), "
+    "calibrated on a later period, backtested walk-forward against the baselines; the challenger replaces the "
+    "champion only if its backtest is not worse. Results in marts.mart_model_performance.",
+)
+def expansion_model(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    recipe = Recipe(label=EXPANSION_LABEL, horizon_days=get_settings().churn_horizon_days)
+    return retrain_asset_result(context, recipe, "expansion")
+
+
+@dg.asset(
+    group_name="marts",
+    key=["marts", "mart_expansion_opportunities"],
+    deps=[dg.AssetKey("expansion_model"), dg.AssetKey(["marts", "ml_account_snapshots"])],
+    kinds={"duckdb"},
+    description="One row per active account: expansion score 0-100, probability of close, projected ARR uplift, "
+    "signals in words, priority tier (High > 80, Medium 50-80, Low < 50), status and created date.",
+)
+def mart_expansion_opportunities(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    settings = get_settings()
+    model = load_champion(settings.artifacts_dir / "expansion", "expansion")
+    df, _ = read_snapshots(dbt_project.manifest_path)
+    current = df[df["as_of_date"] == df["as_of_date"].max()].reset_index(drop=True)
+    scored = score.score_expansion(model, current)
+    scored["priority_tier"] = expansion.priority_tier(scored["score"])
+    scored["projected_arr"] = expansion.projected_arr(current["arr_usd"], scored["poc"], scored["priority_tier"])
+    with connect(settings, read_only=True) as con:
+        previous = schemas.read_mart(con, "mart_expansion_opportunities", "account_id, created_date, priority_tier")
+    opportunities = expansion.track_status(scored, previous, run_time().date())
+    with connect(settings) as con:
+        schemas.write_mart(con, "mart_expansion_opportunities", opportunities[schemas.columns("mart_expansion_opportunities")])
+    tiers = opportunities["priority_tier"].value_counts().to_dict()
+    top = opportunities.sort_values("projected_arr", ascending=False).head(10)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": len(opportunities),
+        **{f"tier_{t.lower()}": int(tiers.get(t, 0)) for t in expansion.TIERS},
+        "projected_arr_high_medium_usd": round(float(
+            opportunities.loc[opportunities["priority_tier"] != "Low", "projected_arr"].sum()), 2),
+        "model_version": model.version,
+        "top_opportunities": dg.MetadataValue.md(
+            top[["account_id", "score", "poc", "projected_arr", "priority_tier", "status"]].to_markdown(index=False)
+        ),
+    })
