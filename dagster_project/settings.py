@@ -30,6 +30,9 @@ class Settings:
     duckdb_memory_limit: str
     duckdb_threads: int
     churn_horizon_days: int
+    duckdb_temp_directory: Path = REPO_ROOT / "data" / "duckdb_tmp"
+    lookback_days: int = 3
+    partitions_start_date: str = "2024-01-01"
 
     def export_for_dbt(self) -> dict[str, str]:
         """Environment variables that dbt's profiles.yml and dbt_project.yml read."""
@@ -39,12 +42,13 @@ class Settings:
             "AHW_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
             "AHW_DUCKDB_THREADS": str(self.duckdb_threads),
             "DBT_TARGET": self.dbt_target,
+            "AHW_DUCKDB_TEMP_DIRECTORY": str(self.duckdb_temp_directory),
         }
 
 
     def dbt_vars(self) -> dict[str, object]:
         """dbt vars that follow settings (the rest keep the defaults in dbt_project.yml)."""
-        return {"churn_horizon_days": self.churn_horizon_days}
+        return {"churn_horizon_days": self.churn_horizon_days, "lookback_days": self.lookback_days}
 
 
 def get_settings() -> Settings:
@@ -69,4 +73,18 @@ def get_settings() -> Settings:
         duckdb_memory_limit=os.environ.get("AHW_DUCKDB_MEMORY_LIMIT", "4GB"),
         duckdb_threads=int(os.environ.get("AHW_DUCKDB_THREADS", "2")),
         churn_horizon_days=int(os.environ.get("AHW_CHURN_HORIZON_DAYS", "90")),
+        duckdb_temp_directory=Path(os.environ.get("AHW_DUCKDB_TEMP_DIRECTORY", data_dir / "duckdb_tmp")).resolve(),
+        lookback_days=_non_negative_int("AHW_LOOKBACK_DAYS", "3"),
+        partitions_start_date=os.environ.get("AHW_PARTITIONS_START_DATE", "2024-01-01"),
     )
+
+
+def _non_negative_int(name: str, default: str) -> int:
+    raw = os.environ.get(name, default)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"{name}={raw!r} is not a whole number of days >= 0 (see .env.example).")
+    return value

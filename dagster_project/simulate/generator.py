@@ -6,6 +6,7 @@ subscription history -> tickets, NPS -> events (per chunk of accounts) -> ground
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +69,8 @@ def generate(config: SimulationConfig, out_dir: Path, faults: FaultPlan = NO_FAU
     out_dir = Path(out_dir)
     window = make_window(config)
     seed = config.seed
-    health_model, churn_model, activity_model = HealthModel(), ChurnModel(), ActivityModel()
+    health_model, churn_model = HealthModel(), ChurnModel()
+    activity_model = ActivityModel(actions_intercept=ActivityModel.actions_intercept + math.log(config.event_volume))
 
     acc = generate_accounts(config, window)
     paths = simulate_health(acc, window, health_model, stage_rng(seed, Stage.HEALTH))
