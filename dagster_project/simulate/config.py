@@ -33,6 +33,8 @@ class SimulationConfig:
     `event_volume` multiplies the expected number of non-login actions per active user-day (1.0 =
     the calibrated default). It only makes the events table bigger, for benchmarks: who is active
     and when, and thus health, churn and expansion, are drawn before it and stay the same.
+    With `last_day_file`, the events received on the last day (including late ones that occurred
+    earlier) go to their own file, `events/received-<end_date>.parquet`, like a daily delivery.
     """
 
     n_accounts: int = 500
@@ -40,6 +42,7 @@ class SimulationConfig:
     seed: int = 42
     end_date: dt.date | None = None
     event_volume: float = 1.0
+    last_day_file: bool = False
 
     def __post_init__(self) -> None:
         if self.n_accounts < 1:

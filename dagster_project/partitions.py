@@ -1,0 +1,34 @@
+"""Daily partitions of the append-only data (events and the incremental dbt models).
+
+A run with a partition key (or a range, as one run) refreshes the days from the first day of the
+partition range minus the look-back window: raw events are reloaded from the landing files and the
+incremental dbt models rebuild those days. A run without a partition is a full refresh.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from dagster_project.settings import get_settings
+
+# Partition definitions are static (Dagster compares them between code versions), so the start
+# date is read once, when the definitions load.
+daily_partitions = dg.DailyPartitionsDefinition(start_date=get_settings().partitions_start_date, timezone="UTC")
+
+# A backfill of any date range is one run: one reload and one incremental dbt build, not one per day.
+single_run = dg.BackfillPolicy.single_run()
+
+
+def refresh_start_date(context: dg.AssetExecutionContext) -> dt.date | None:
+    """First day of the run's partition range, or None for an unpartitioned run (a full refresh)."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return None
+    return context.partition_time_window.start.date()
+
+
+def refresh_from_date(context: dg.AssetExecutionContext, lookback_days: int) -> dt.date | None:
+    """The first day a run rebuilds: its partition range's first day minus the look-back window."""
+    start = refresh_start_date(context)
+    return None if start is None else start - dt.timedelta(days=lookback_days)
