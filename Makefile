@@ -20,7 +20,8 @@ $(VENV)/.installed: pyproject.toml uv.lock
 run: install
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -m dagster_project.cli prepare
-	$(BIN)/dagster job execute -m dagster_project.definitions -j full_refresh
+	# one run over every daily partition: a full reload and rebuild
+	$(BIN)/dagster job execute -m dagster_project.definitions -j full_refresh --tags "$$($(BIN)/python -m dagster_project.partitions)"
 	$(BIN)/python -m dagster_project.cli report
 
 ## Unit, dbt and end-to-end tests.

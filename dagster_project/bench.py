@@ -58,11 +58,13 @@ PIPELINE_STAGES = ("ingest", "dbt_full_build", "train", "score", "publish")
 
 
 class PeakMemory:
-    """Samples the resident memory of this process and all its descendants, in a thread."""
+    """Samples the resident memory of this process and all its descendants, in a thread, and the
+    machine's 1-minute load average (other work on a shared machine slows every stage)."""
 
     def __init__(self, interval_seconds: float = 0.2):
         self.interval = interval_seconds
         self.peak_bytes = 0
+        self.load_samples: list[float] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -79,7 +81,12 @@ class PeakMemory:
     def _run(self) -> None:
         while not self._stop.is_set():
             self.peak_bytes = max(self.peak_bytes, self.tree_rss())
+            self.load_samples.append(os.getloadavg()[0])
             self._stop.wait(self.interval)
+
+    @property
+    def mean_load(self) -> float:
+        return sum(self.load_samples) / max(1, len(self.load_samples))
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()
@@ -109,6 +116,8 @@ class BenchResult:
     floor_seconds: float = 0.0
     feature_build_seconds: float = 0.0
     rows_after_refresh: dict[str, int] = field(default_factory=dict)
+    cpu_count: int = field(default_factory=lambda: os.cpu_count() or 0)
+    mean_load_average: float = 0.0
     notes: list[str] = field(default_factory=list)
 
     def seconds(self, name: str) -> float:
@@ -191,13 +200,17 @@ class Pipeline:
         return any(graph.get(key).group_name == group for key in self.asset_keys)
 
     def run(self, selection, partition_key: str | None = None) -> None:
-        """Materialize `selection` (with its asset checks); fail loudly if any step fails."""
+        """Materialize `selection` (with its asset checks) for one daily partition, or else over all
+        of them as one run (a full refresh, as `make run` does); fail loudly if any step fails."""
+        from dagster_project.partitions import full_range_tags
+
         dg = self.dg
         self._jobs += 1
         name = f"bench_{self._jobs}"
         job_defs = dg.Definitions.merge(self.defs, dg.Definitions(jobs=[dg.define_asset_job(name, selection=selection)]))
         result = job_defs.resolve_job_def(name).execute_in_process(
-            instance=self.instance, partition_key=partition_key, raise_on_error=False)
+            instance=self.instance, partition_key=partition_key, raise_on_error=False,
+            tags=None if partition_key else full_range_tags())
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]
             raise RuntimeError(f"bench stage failed in steps {failed}; see the Dagster log above")
@@ -314,6 +327,7 @@ def run(scale_name: str, out_dir: Path) -> BenchResult:
         result.rows_after_refresh = {k: v for k, v in _count_rows(root / "warehouse.duckdb").items()
                                      if k in ("raw.events", "staging.stg_product__events")}
     result.peak_memory_bytes = memory.peak_bytes
+    result.mean_load_average = memory.mean_load
     return result
 
 
@@ -328,6 +342,8 @@ def render(result: BenchResult) -> str:
         f"  {'whole pipeline':<24} {result.pipeline_seconds:>9.1f} s  ({' + '.join(PIPELINE_STAGES)})",
         "",
         f"peak memory (process tree)  {result.peak_memory_bytes / gib:.2f} GiB",
+        f"machine load                {result.mean_load_average:.1f} on {result.cpu_count} cores (mean 1-minute load "
+        "average during the run; above the core count, other work slowed every stage)",
         f"feature build vs floor      {result.feature_build_seconds:.1f} s / {result.floor_seconds:.1f} s "
         f"= {result.floor_ratio:.1f}x",
         f"incremental vs full build   {result.seconds('incremental_refresh'):.1f} s / "

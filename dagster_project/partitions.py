@@ -2,7 +2,9 @@
 
 A run with a partition key (or a range, as one run) refreshes the days from the first day of the
 partition range minus the look-back window: raw events are reloaded from the landing files and the
-incremental dbt models rebuild those days. A run without a partition is a full refresh.
+incremental dbt models rebuild those days. A range that starts on the first partition is a full
+refresh (everything reloaded and rebuilt, events before the first partition included): that is
+how the `full_refresh` job runs (`full_range_tags`).
 """
 
 from __future__ import annotations
@@ -21,9 +23,20 @@ daily_partitions = dg.DailyPartitionsDefinition(start_date=get_settings().partit
 single_run = dg.BackfillPolicy.single_run()
 
 
+def full_range_tags() -> dict[str, str]:
+    """Run tags of one run over every daily partition: a full refresh (make run, the tests)."""
+    return {
+        "dagster/asset_partition_range_start": daily_partitions.get_first_partition_key(),
+        "dagster/asset_partition_range_end": daily_partitions.get_last_partition_key(),
+    }
+
+
 def refresh_start_date(context: dg.AssetExecutionContext) -> dt.date | None:
-    """First day of the run's partition range, or None for an unpartitioned run (a full refresh)."""
+    """First day of the run's partition range, or None for a full refresh (a range from the first
+    partition, or a run without a partition)."""
     if not (context.has_partition_key or context.has_partition_key_range):
+        return None
+    if context.partition_key_range.start == daily_partitions.get_first_partition_key():
         return None
     return context.partition_time_window.start.date()
 
@@ -32,3 +45,10 @@ def refresh_from_date(context: dg.AssetExecutionContext, lookback_days: int) -> 
     """The first day a run rebuilds: its partition range's first day minus the look-back window."""
     start = refresh_start_date(context)
     return None if start is None else start - dt.timedelta(days=lookback_days)
+
+
+if __name__ == "__main__":
+    # `make run` launches full_refresh over every partition with these tags.
+    import json
+
+    print(json.dumps(full_range_tags()))

@@ -1,7 +1,8 @@
 """Jobs, schedules and the landing sensor.
 
 - `full_refresh`: every asset, training included. The first run on a new warehouse, and `make run`.
-  Run without a partition, it reloads and rebuilds everything.
+  Run over every daily partition as one run (`partitions.full_range_tags()`; in the UI: Materialize,
+  all partitions), it reloads and rebuilds everything.
 - `daily_refresh`: ingest -> checks -> dbt -> score with the champion model -> publish. No training.
   The schedule runs the newest daily partition: raw events and the incremental dbt models refresh
   only the days from that partition minus the look-back window; the other assets rebuild in full.
@@ -25,8 +26,10 @@ MODELS = dg.AssetSelection.groups("models")
 full_refresh_job = dg.define_asset_job(
     name="full_refresh",
     selection=dg.AssetSelection.all(),
+    partitions_def=daily_partitions,
     description="Everything, training included: ingest, checks, dbt, train and promote models, score, publish. "
-    "Run it once on a new warehouse (make run does); without a partition it reloads and rebuilds everything.",
+    "Run it once on a new warehouse (make run does), over all partitions as one run: it reloads and rebuilds "
+    "everything.",
 )
 
 daily_refresh_job = dg.define_asset_job(

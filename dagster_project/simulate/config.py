@@ -31,8 +31,9 @@ class SimulationConfig:
     `end_date` is the last simulated day (UTC, inclusive); None means yesterday (UTC), so a pipeline
     run today sees fresh data. With an explicit end_date the output is fully deterministic.
     `event_volume` multiplies the expected number of non-login actions per active user-day (1.0 =
-    the calibrated default). It only makes the events table bigger, for benchmarks: who is active
-    and when, and thus health, churn and expansion, are drawn before it and stay the same.
+    the calibrated default), for benchmarks. Health, churn, expansion, users, billing, support and
+    the ground truth are simulated before the events and stay exactly the same; only the events
+    table (bigger, and drawn anew) changes.
     With `last_day_file`, the events received on the last day (including late ones that occurred
     earlier) go to their own file, `events/received-<end_date>.parquet`, like a daily delivery.
     """
