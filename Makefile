@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 run: install
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -m dagster_project.cli prepare
-	# one run over every daily partition: a full reload and rebuild
+	# a full reload and rebuild, recorded on the newest daily partition
 	$(BIN)/dagster job execute -m dagster_project.definitions -j full_refresh --tags "$$($(BIN)/python -m dagster_project.partitions)"
 	$(BIN)/python -m dagster_project.cli report
 

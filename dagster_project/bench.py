@@ -200,17 +200,17 @@ class Pipeline:
         return any(graph.get(key).group_name == group for key in self.asset_keys)
 
     def run(self, selection, partition_key: str | None = None) -> None:
-        """Materialize `selection` (with its asset checks) for one daily partition, or else over all
-        of them as one run (a full refresh, as `make run` does); fail loudly if any step fails."""
-        from dagster_project.partitions import full_range_tags
+        """Materialize `selection` (with its asset checks) for one daily partition, or else as a full
+        refresh (as `make run` does); fail loudly if any step fails."""
+        from dagster_project.partitions import full_refresh_tags
 
         dg = self.dg
         self._jobs += 1
         name = f"bench_{self._jobs}"
         job_defs = dg.Definitions.merge(self.defs, dg.Definitions(jobs=[dg.define_asset_job(name, selection=selection)]))
         result = job_defs.resolve_job_def(name).execute_in_process(
-            instance=self.instance, partition_key=partition_key, raise_on_error=False,
-            tags=None if partition_key else full_range_tags())
+            instance=self.instance, raise_on_error=False,
+            **({"partition_key": partition_key} if partition_key else {"tags": full_refresh_tags()}))
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]
             raise RuntimeError(f"bench stage failed in steps {failed}; see the Dagster log above")

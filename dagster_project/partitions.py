@@ -2,9 +2,10 @@
 
 A run with a partition key (or a range, as one run) refreshes the days from the first day of the
 partition range minus the look-back window: raw events are reloaded from the landing files and the
-incremental dbt models rebuild those days. A range that starts on the first partition is a full
-refresh (everything reloaded and rebuilt, events before the first partition included): that is
-how the `full_refresh` job runs (`full_range_tags`).
+incremental dbt models rebuild those days. A run tagged `ahw/full_refresh` (or a range that starts
+on the first partition) is a full refresh: everything reloaded and rebuilt, whatever the partition.
+`make run` and the tests run `full_refresh` that way, on the newest partition (`full_refresh_tags`):
+one partition per asset to record, not one per day of history.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import dagster as dg
 
 from dagster_project.settings import get_settings
 
+FULL_REFRESH_TAG = "ahw/full_refresh"
+
 # Partition definitions are static (Dagster compares them between code versions), so the start
 # date is read once, when the definitions load.
 daily_partitions = dg.DailyPartitionsDefinition(start_date=get_settings().partitions_start_date, timezone="UTC")
@@ -23,18 +26,17 @@ daily_partitions = dg.DailyPartitionsDefinition(start_date=get_settings().partit
 single_run = dg.BackfillPolicy.single_run()
 
 
-def full_range_tags() -> dict[str, str]:
-    """Run tags of one run over every daily partition: a full refresh (make run, the tests)."""
-    return {
-        "dagster/asset_partition_range_start": daily_partitions.get_first_partition_key(),
-        "dagster/asset_partition_range_end": daily_partitions.get_last_partition_key(),
-    }
+def full_refresh_tags() -> dict[str, str]:
+    """Run tags of a full refresh (make run, the tests, the benchmark): the newest partition, tagged."""
+    return {"dagster/partition": daily_partitions.get_last_partition_key(), FULL_REFRESH_TAG: "true"}
 
 
 def refresh_start_date(context: dg.AssetExecutionContext) -> dt.date | None:
-    """First day of the run's partition range, or None for a full refresh (a range from the first
-    partition, or a run without a partition)."""
+    """First day of the run's partition range, or None for a full refresh (a run tagged
+    FULL_REFRESH_TAG, a range from the first partition, or a run without a partition)."""
     if not (context.has_partition_key or context.has_partition_key_range):
+        return None
+    if context.run.tags.get(FULL_REFRESH_TAG) == "true":
         return None
     if context.partition_key_range.start == daily_partitions.get_first_partition_key():
         return None
@@ -48,7 +50,7 @@ def refresh_from_date(context: dg.AssetExecutionContext, lookback_days: int) -> 
 
 
 if __name__ == "__main__":
-    # `make run` launches full_refresh over every partition with these tags.
+    # `make run` launches full_refresh with these tags.
     import json
 
-    print(json.dumps(full_range_tags()))
+    print(json.dumps(full_refresh_tags()))

@@ -1,8 +1,8 @@
 """Jobs, schedules and the landing sensor.
 
 - `full_refresh`: every asset, training included. The first run on a new warehouse, and `make run`.
-  Run over every daily partition as one run (`partitions.full_range_tags()`; in the UI: Materialize,
-  all partitions), it reloads and rebuilds everything.
+  Run with the tag `ahw/full_refresh=true` (`partitions.full_refresh_tags()`, on the newest partition)
+  or over every partition, it reloads and rebuilds everything.
 - `daily_refresh`: ingest -> checks -> dbt -> score with the champion model -> publish. No training.
   The schedule runs the newest daily partition: raw events and the incremental dbt models refresh
   only the days from that partition minus the look-back window; the other assets rebuild in full.
@@ -28,7 +28,7 @@ full_refresh_job = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     partitions_def=daily_partitions,
     description="Everything, training included: ingest, checks, dbt, train and promote models, score, publish. "
-    "Run it once on a new warehouse (make run does), over all partitions as one run: it reloads and rebuilds "
+    "Run it once on a new warehouse (make run does), tagged ahw/full_refresh=true: it reloads and rebuilds "
     "everything.",
 )
 

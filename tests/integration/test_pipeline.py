@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 
 from dagster_project.ml import artifacts
-from dagster_project.partitions import full_range_tags
+from dagster_project.partitions import full_refresh_tags
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import connect
 
@@ -40,7 +40,7 @@ def pipeline_run(tmp_path_factory):
         generate(SimulationConfig(**COMPANY), root / "landing")
         instance = dg.DagsterInstance.ephemeral()
         result = defs().resolve_job_def("full_refresh").execute_in_process(
-            instance=instance, raise_on_error=False, tags=full_range_tags())
+            instance=instance, raise_on_error=False, tags=full_refresh_tags())
         yield result, instance
 
 
