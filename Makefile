@@ -6,7 +6,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # The project's tools (dbt, dagster) first on PATH: `dagster dev` re-parses the dbt project with `dbt`.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test test-slow dev check-defs clean
+.PHONY: install run test test-slow dev check-defs bench clean
 
 install: $(VENV)/.installed
 
@@ -20,7 +20,8 @@ $(VENV)/.installed: pyproject.toml uv.lock
 run: install
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -m dagster_project.cli prepare
-	$(BIN)/dagster job execute -m dagster_project.definitions -j full_refresh
+	# a full reload and rebuild, recorded on the newest daily partition
+	$(BIN)/dagster job execute -m dagster_project.definitions -j full_refresh --tags "$$($(BIN)/python -m dagster_project.partitions)"
 	$(BIN)/python -m dagster_project.cli report
 
 ## Unit, dbt and end-to-end tests.
@@ -43,6 +44,12 @@ check-defs: install
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -m dagster_project.cli prepare --manifest-only
 	$(BIN)/dagster definitions validate -m dagster_project.definitions
+
+## Benchmark the pipeline at a named scale (small, medium, large): docs/performance.md.
+SCALE ?= small
+bench: install
+	$(BIN)/python -m dagster_project.cli prepare --manifest-only
+	$(BIN)/python -m dagster_project.bench --scale $(SCALE)
 
 clean:
 	rm -rf data .dagster_home dbt_project/target dbt_project/logs

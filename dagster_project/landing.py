@@ -8,6 +8,7 @@ fails the load with an error that names the table, the file and the column.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from dagster_project.contract import (
 
 SIM_SCHEMA = "sim"
 FILE_PATTERNS = ("*.parquet", "*.csv")
+# Append-only tables that can be reloaded from a day on (daily partitions), by this timestamp.
+INCREMENTAL_COLUMNS = {"events": "occurred_at"}
 
 
 class ContractError(ValueError):
@@ -40,6 +43,7 @@ class LoadResult:
     missing_optional_columns: list[str] = field(default_factory=list)
     extra_columns: list[str] = field(default_factory=list)
     provided: bool = True
+    since: dt.date | None = None  # only rows from this day on were reloaded
 
 
 def table_files(landing_dir: Path, table: str) -> list[Path]:
@@ -73,12 +77,25 @@ def _empty_table_sql(table: RawTable) -> str:
     return f"CREATE OR REPLACE TABLE {table.qualified_name} ({cols})"
 
 
-def load_table(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Path) -> LoadResult:
+def _table_columns(con: duckdb.DuckDBPyConnection, qualified_name: str) -> list[str] | None:
+    schema, name = qualified_name.split(".")
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position", [schema, name]).fetchall()
+    return [r[0] for r in rows] or None
+
+
+def load_table(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Path,
+               since: dt.date | None = None) -> LoadResult:
     """Replace `raw.<table>` with the contents of the table's landing files.
 
     Contract columns are cast to their declared types; missing optional columns become
     typed NULLs; extra columns are kept as they are. Optional tables with no files become
     empty tables, so downstream models still build.
+
+    With `since` (append-only tables, see INCREMENTAL_COLUMNS), only the rows from that day on are
+    replaced, with the landing rows from that day on; older rows stay as they are. Rows without a
+    timestamp, and extra columns new since the last full load, wait for a full load.
     """
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     files = table_files(landing_dir, table.name)
@@ -109,6 +126,15 @@ def load_table(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Pat
     extras = sorted(present - set(table.columns))
     missing_optional = [c for c in table.optional if c not in present]
 
+    existing = _table_columns(con, table.qualified_name) if since is not None else None
+    if since is not None and table.name not in INCREMENTAL_COLUMNS:
+        raise ValueError(f"raw table '{table.name}' is not append-only: it can only be reloaded in full")
+    if existing is not None:
+        extras = [c for c in existing if c not in table.columns]
+    else:
+        since = None  # nothing loaded yet: a full load
+    time_filter = f" WHERE {INCREMENTAL_COLUMNS[table.name]} >= DATE '{since.isoformat()}'" if since else ""
+
     selects = []
     for path, columns in per_file_columns.items():
         parts = []
@@ -116,10 +142,21 @@ def load_table(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Pat
             parts.append(f"CAST({name} AS {dtype}) AS {name}" if name in columns else f"CAST(NULL AS {dtype}) AS {name}")
         for name in extras:
             parts.append(f'CAST("{name}" AS VARCHAR) AS "{name}"' if name in columns else f'CAST(NULL AS VARCHAR) AS "{name}"')
-        selects.append(f"SELECT {', '.join(parts)} FROM {_reader(path)}")
+        selects.append(f"SELECT * FROM (SELECT {', '.join(parts)} FROM {_reader(path)}){time_filter}")
+    rows_sql = " UNION ALL ".join(selects)
 
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {table.qualified_name} AS {' UNION ALL '.join(selects)}")
+        if since is None:
+            con.execute(f"CREATE OR REPLACE TABLE {table.qualified_name} AS {rows_sql}")
+        else:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(f"DELETE FROM {table.qualified_name}{time_filter}")
+                con.execute(f"INSERT INTO {table.qualified_name} BY NAME {rows_sql}")
+                con.execute("COMMIT")
+            except duckdb.Error:
+                con.execute("ROLLBACK")
+                raise
     except duckdb.ConversionException as exc:
         raise ContractError(
             f"raw table '{table.name}': a value in {', '.join(str(f) for f in files)} does not "
@@ -127,13 +164,14 @@ def load_table(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Pat
             + ", ".join(f"{c} {t}" for c, t in table.columns.items())
             + ". Fix the values or the export format."
         ) from exc
-    rows = con.execute(f"SELECT count(*) FROM {table.qualified_name}").fetchall()[0][0]
+    rows = con.execute(f"SELECT count(*) FROM {table.qualified_name}{time_filter}").fetchall()[0][0]
     return LoadResult(
         table=table.name,
         rows=rows,
         files=[str(f) for f in files],
         missing_optional_columns=missing_optional,
         extra_columns=extras,
+        since=since,
     )
 
 

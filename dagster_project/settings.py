@@ -42,6 +42,9 @@ class Settings:
     alert_moderate_drop_points: int = 11
     alert_major_drop_points: int = 21
     alert_minor_drop_points: int = 1
+    duckdb_temp_directory: Path = REPO_ROOT / "data" / "duckdb_tmp"
+    lookback_days: int = 3
+    partitions_start_date: str = "2024-01-01"
 
     def export_for_dbt(self) -> dict[str, str]:
         """Environment variables that dbt's profiles.yml and dbt_project.yml read."""
@@ -51,12 +54,13 @@ class Settings:
             "AHW_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
             "AHW_DUCKDB_THREADS": str(self.duckdb_threads),
             "DBT_TARGET": self.dbt_target,
+            "AHW_DUCKDB_TEMP_DIRECTORY": str(self.duckdb_temp_directory),
         }
 
 
     def dbt_vars(self) -> dict[str, object]:
         """dbt vars that follow settings (the rest keep the defaults in dbt_project.yml)."""
-        return {"churn_horizon_days": self.churn_horizon_days}
+        return {"churn_horizon_days": self.churn_horizon_days, "lookback_days": self.lookback_days}
 
 
 def get_settings() -> Settings:
@@ -91,4 +95,18 @@ def get_settings() -> Settings:
         alert_moderate_drop_points=int(os.environ.get("AHW_ALERT_MODERATE_DROP_POINTS", "11")),
         alert_major_drop_points=int(os.environ.get("AHW_ALERT_MAJOR_DROP_POINTS", "21")),
         alert_minor_drop_points=int(os.environ.get("AHW_ALERT_MINOR_DROP_POINTS", "1")),
+        duckdb_temp_directory=Path(os.environ.get("AHW_DUCKDB_TEMP_DIRECTORY", data_dir / "duckdb_tmp")).resolve(),
+        lookback_days=_non_negative_int("AHW_LOOKBACK_DAYS", "3"),
+        partitions_start_date=os.environ.get("AHW_PARTITIONS_START_DATE", "2024-01-01"),
     )
+
+
+def _non_negative_int(name: str, default: str) -> int:
+    raw = os.environ.get(name, default)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"{name}={raw!r} is not a whole number of days >= 0 (see .env.example).")
+    return value

@@ -1,26 +1,44 @@
-"""Jobs and schedules.
+"""Jobs, schedules and the landing sensor.
 
 - `full_refresh`: every asset, training included. The first run on a new warehouse, and `make run`.
+  Run with the tag `ahw/full_refresh=true` (`partitions.full_refresh_tags()`, on the newest partition)
+  or over every partition, it reloads and rebuilds everything.
 - `daily_refresh`: ingest -> checks -> dbt -> score with the champion model -> publish. No training.
+  The schedule runs the newest daily partition: raw events and the incremental dbt models refresh
+  only the days from that partition minus the look-back window; the other assets rebuild in full.
 - `weekly_retrain`: retrain the models (champion/challenger) and rescore everything downstream.
+
+Backfill a date range as one run from the UI (Materialize, pick the range) or the CLI:
+`dagster job execute -m dagster_project.definitions -j daily_refresh --tags
+'{"dagster/asset_partition_range_start": "2026-11-01", "dagster/asset_partition_range_end": "2026-11-05"}'`.
 """
 
+import hashlib
+
 import dagster as dg
+
+from dagster_project.landing import FILE_PATTERNS
+from dagster_project.partitions import daily_partitions
+from dagster_project.settings import get_settings
 
 MODELS = dg.AssetSelection.groups("models")
 
 full_refresh_job = dg.define_asset_job(
     name="full_refresh",
     selection=dg.AssetSelection.all(),
+    partitions_def=daily_partitions,
     description="Everything, training included: ingest, checks, dbt, train and promote models, score, publish. "
-    "Run it once on a new warehouse (make run does).",
+    "Run it once on a new warehouse (make run does), tagged ahw/full_refresh=true: it reloads and rebuilds "
+    "everything.",
 )
 
 daily_refresh_job = dg.define_asset_job(
     name="daily_refresh",
     selection=dg.AssetSelection.all() - MODELS,
+    partitions_def=daily_partitions,
     description="Ingest new landing files, run the checks, build and test the dbt models, score every account "
-    "with the champion model, publish the marts. Training happens in weekly_retrain.",
+    "with the champion model, publish the marts. Training happens in weekly_retrain. With a partition (range), "
+    "events and the incremental dbt models refresh only the days from its first day minus the look-back window.",
 )
 
 weekly_retrain_job = dg.define_asset_job(
@@ -30,13 +48,14 @@ weekly_retrain_job = dg.define_asset_job(
     "backtest is not worse. Then rescore and republish.",
 )
 
-daily_refresh_schedule = dg.ScheduleDefinition(
+daily_refresh_schedule = dg.build_schedule_from_partitioned_job(
+    daily_refresh_job,
     name="daily_refresh_schedule",
-    job=daily_refresh_job,
-    cron_schedule="0 5 * * *",
-    execution_timezone="UTC",
+    hour_of_day=5,
+    minute_of_hour=0,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every morning at 05:00 UTC, so health scores are ready before the CS team starts.",
+    description="Every morning at 05:00 UTC, for the day that just ended (the newest partition), so health "
+    "scores are ready before the CS team starts.",
 )
 
 weekly_retrain_schedule = dg.ScheduleDefinition(
@@ -47,3 +66,31 @@ weekly_retrain_schedule = dg.ScheduleDefinition(
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Sundays at 03:00 UTC, before the daily refresh, on the week's newest labels.",
 )
+
+
+@dg.sensor(
+    job=daily_refresh_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Runs daily_refresh for the newest partition when files land (or change) in the landing folder. "
+    "Off by default, because the daily schedule already refreshes every morning: turn it on to refresh as soon "
+    "as an export arrives instead. A file is ingested once: the run key is its name, size and modification time.",
+)
+def landing_files_sensor(context: dg.SensorEvaluationContext):
+    landing_dir = get_settings().landing_dir
+    files = sorted(p for pattern in FILE_PATTERNS for p in landing_dir.rglob(pattern))
+    newest_seen = float(context.cursor) if context.cursor else 0.0
+    stats = [(p, p.stat()) for p in files]
+    new = [(p, st) for p, st in stats if st.st_mtime > newest_seen]
+    if not new:
+        return dg.SkipReason(f"no new or changed files in {landing_dir}")
+    partition_key = daily_partitions.get_last_partition_key()
+    if partition_key is None:
+        return dg.SkipReason(f"no daily partition yet (they start on {get_settings().partitions_start_date})")
+    signature = "\n".join(f"{p.relative_to(landing_dir)}:{st.st_size}:{st.st_mtime_ns}" for p, st in new)
+    context.update_cursor(str(max(st.st_mtime for _, st in new)))
+    return dg.RunRequest(
+        run_key=hashlib.sha256(signature.encode()).hexdigest(),
+        partition_key=partition_key,
+        tags={"landing_files": str(len(new))},
+    )

@@ -2,7 +2,8 @@
 
 Runs right after each raw load (the ingest assets call `quarantine_table`). A quarantined row keeps
 every column it arrived with, plus `quarantine_reason`, `quarantine_column` and `quarantined_at`.
-`quarantine.<table>` is replaced on every load, like `raw.<table>`, so per load:
+`quarantine.<table>` is replaced on every load, like `raw.<table>` (an incremental load of events
+replaces both from its first day on), so per load:
 
     landed rows = raw rows + quarantined rows
 
@@ -106,37 +107,50 @@ def _case(rules: list[Rule], attr: str) -> str:
 
 
 def quarantine_table(
-    con: duckdb.DuckDBPyConnection, table: RawTable, sla: Sla, now: dt.datetime
+    con: duckdb.DuckDBPyConnection, table: RawTable, sla: Sla, now: dt.datetime,
+    since: tuple[str, dt.date] | None = None,
 ) -> QuarantineResult:
     """Move the invalid rows of `raw.<table>` to `quarantine.<table>` (replaced); return the counts.
 
     `now` is the run time: timestamps after it are future timestamps, and it is the `quarantined_at`
     of the rows moved. Tables with an account_id need `raw.accounts` loaded (and quarantined) first.
+    With `since` = (timestamp column, day), only the rows from that day on are looked at (the rows
+    an incremental load just replaced), and only their part of `quarantine.<table>` is replaced;
+    the counts are of those rows.
     """
     rules = quarantine_rules(table, sla, now)
     broken = " OR ".join(f"({r.condition})" for r in rules) or "FALSE"
     raw_name = table.qualified_name
     q_name = f"{QUARANTINE_SCHEMA}.{table.name}"
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {QUARANTINE_SCHEMA}")
-    landed = con.execute(f"SELECT count(*) FROM {raw_name}").fetchone()[0]
+    q_exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [QUARANTINE_SCHEMA, table.name]).fetchall()[0][0] > 0
+    scope = f"{since[0]} >= DATE '{since[1].isoformat()}'" if since else "TRUE"
+    partial = since is not None and q_exists
+    landed = con.execute(f"SELECT count(*) FROM {raw_name} WHERE {scope}").fetchall()[0][0]
+    quarantined_rows = (
+        f"SELECT *, {_case(rules, 'reason')} AS quarantine_reason, {_case(rules, 'column')} AS quarantine_column, "
+        f"{timestamp_literal(now)} AS quarantined_at FROM {raw_name} WHERE ({broken}) AND {scope}"
+    )
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(
-            f"CREATE OR REPLACE TABLE {q_name} AS SELECT *, "
-            f"{_case(rules, 'reason')} AS quarantine_reason, {_case(rules, 'column')} AS quarantine_column, "
-            f"{timestamp_literal(now)} AS quarantined_at FROM {raw_name} WHERE {broken}"
-        )
-        con.execute(f"DELETE FROM {raw_name} WHERE {broken}")
+        if partial:
+            con.execute(f"DELETE FROM {q_name} WHERE {scope}")
+            con.execute(f"INSERT INTO {q_name} BY NAME {quarantined_rows}")
+        else:
+            con.execute(f"CREATE OR REPLACE TABLE {q_name} AS {quarantined_rows}")
+        con.execute(f"DELETE FROM {raw_name} WHERE ({broken}) AND {scope}")
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
     counts = con.execute(
-        f"SELECT quarantine_reason, quarantine_column, count(*) FROM {q_name} GROUP BY ALL"
+        f"SELECT quarantine_reason, quarantine_column, count(*) FROM {q_name} WHERE {scope} GROUP BY ALL"
     ).fetchall()
     by_reason = {(reason, column): int(n) for reason, column, n in counts}
     quarantined = sum(by_reason.values())
-    raw_rows = con.execute(f"SELECT count(*) FROM {raw_name}").fetchone()[0]
+    raw_rows = con.execute(f"SELECT count(*) FROM {raw_name} WHERE {scope}").fetchall()[0][0]
     if raw_rows + quarantined != landed:
         raise RuntimeError(
             f"quarantine of {raw_name} does not reconcile: {landed} rows landed, {raw_rows} left in raw, "

@@ -1,4 +1,5 @@
-"""CLI: python -m dagster_project.simulate --accounts 500 --months 18 --seed 42 [--end-date YYYY-MM-DD] [--out DIR]"""
+"""CLI: python -m dagster_project.simulate --accounts 500 --months 18 --seed 42 [--end-date YYYY-MM-DD]
+[--event-volume 1.0] [--out DIR]"""
 
 from __future__ import annotations
 
@@ -21,11 +22,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--end-date", type=dt.date.fromisoformat, default=None,
                         help="last simulated day, YYYY-MM-DD (default: yesterday, UTC)")
+    parser.add_argument("--event-volume", type=float, default=1.0,
+                        help="multiplies product actions per active user-day, for benchmarks (default 1.0)")
+    parser.add_argument("--last-day-file", action="store_true",
+                        help="write the events received on the last day to their own file, like a daily delivery")
     parser.add_argument("--out", type=Path, default=None, help="landing folder (default: AHW_LANDING_DIR)")
     args = parser.parse_args(argv)
 
     out = args.out or get_settings().landing_dir
-    config = SimulationConfig(n_accounts=args.accounts, months=args.months, seed=args.seed, end_date=args.end_date)
+    config = SimulationConfig(n_accounts=args.accounts, months=args.months, seed=args.seed, end_date=args.end_date,
+                              event_volume=args.event_volume, last_day_file=args.last_day_file)
     started = time.perf_counter()
     rows = generate(config, out)
     elapsed = time.perf_counter() - started

@@ -30,18 +30,28 @@ class SimulationConfig:
 
     `end_date` is the last simulated day (UTC, inclusive); None means yesterday (UTC), so a pipeline
     run today sees fresh data. With an explicit end_date the output is fully deterministic.
+    `event_volume` multiplies the expected number of non-login actions per active user-day (1.0 =
+    the calibrated default), for benchmarks. Health, churn, expansion, users, billing, support and
+    the ground truth are simulated before the events and stay exactly the same; only the events
+    table (bigger, and drawn anew) changes.
+    With `last_day_file`, the events received on the last day (including late ones that occurred
+    earlier) go to their own file, `events/received-<end_date>.parquet`, like a daily delivery.
     """
 
     n_accounts: int = 500
     months: int = 18
     seed: int = 42
     end_date: dt.date | None = None
+    event_volume: float = 1.0
+    last_day_file: bool = False
 
     def __post_init__(self) -> None:
         if self.n_accounts < 1:
             raise ValueError(f"n_accounts must be >= 1, got {self.n_accounts}")
         if not 1 <= self.months <= 120:
             raise ValueError(f"months must be between 1 and 120, got {self.months}")
+        if not 0.1 <= self.event_volume <= 20:
+            raise ValueError(f"event_volume must be between 0.1 and 20, got {self.event_volume}")
 
 
 class Stage(IntEnum):

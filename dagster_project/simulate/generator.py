@@ -6,10 +6,12 @@ subscription history -> tickets, NPS -> events (per chunk of accounts) -> ground
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dagster_project.contract import GROUND_TRUTH_COLUMNS, GROUND_TRUTH_DIR, GROUND_TRUTH_TABLE, TABLES
 from dagster_project.simulate import text
@@ -26,6 +28,11 @@ from dagster_project.simulate.support import generate_nps, generate_tickets, tic
 from dagster_project.simulate.users import account_end_us, generate_users, users_table
 from dagster_project.simulate.writer import TableWriter, arrow_schema, clear_folders, to_arrow
 
+
+def landing_schema(table: str) -> pa.Schema:
+    """Arrow schema of a contract table's landing files."""
+    return arrow_schema(TABLES[table].columns)
+
 GROUND_TRUTH_KEY = f"{GROUND_TRUTH_DIR}/{GROUND_TRUTH_TABLE}"
 
 
@@ -35,28 +42,45 @@ class _Outputs:
     def __init__(self, out_dir: Path, seed: int, faults: FaultPlan):
         self.out_dir, self.seed, self.faults = out_dir, seed, faults
         self.writers: dict[str, TableWriter] = {}
+        self._table_of: dict[str, str] = {}  # writer key -> table (a table may have a separate file)
         self._batches: dict[str, int] = {}
 
     def emit(self, table: str, columns: dict, schema_columns: dict[str, str] | None = None,
              file_name: str | None = None) -> None:
         """Write one batch of a contract table (or, with schema_columns, of the ground truth)."""
-        if table not in self.writers:
+        self.emit_batch(table, to_arrow(table, columns, self._writer(table, schema_columns, file_name).schema))
+
+    def _writer(self, table: str, schema_columns: dict[str, str] | None = None, file_name: str | None = None,
+                key: str | None = None) -> TableWriter:
+        key = key or table
+        if key not in self.writers:
             schema = arrow_schema(schema_columns or TABLES[table].columns)
             folder = self.out_dir / (GROUND_TRUTH_DIR if schema_columns else table)
             unique = (TABLES[table].primary_key,) if table in TABLES else ()
-            self.writers[table] = TableWriter(folder, schema, file_name=file_name, unique_columns=unique)
-        batch = to_arrow(table, columns, self.writers[table].schema)
+            self.writers[key] = TableWriter(folder, schema, file_name=file_name, unique_columns=unique)
+            self._table_of[key] = table
+        return self.writers[key]
+
+    def emit_batch(self, table: str, batch: pa.Table, file_name: str | None = None) -> None:
+        """Write one Arrow batch of a table; with file_name, to that single file of the table's folder."""
+        key = f"{table}:{file_name}" if file_name else table
+        schema_columns = GROUND_TRUTH_COLUMNS if table == GROUND_TRUTH_KEY else None
+        self._writer(table, schema_columns, file_name, key)
         if self.faults.active and schema_columns is None:  # the ground truth is never damaged
             n = self._batches.get(table, 0)
             self._batches[table] = n + 1
             rng = stage_rng(self.seed, Stage.FAULTS, list(TABLES).index(table), n)
             batch = self.faults.apply(table, batch, rng)
-        self.writers[table].write(batch)
+        self.writers[key].write(batch)
 
     def close(self) -> dict[str, int]:
-        for w in self.writers.values():
+        """Close every file; rows written per table (a table's separate files count toward it)."""
+        rows: dict[str, int] = {}
+        for key, w in self.writers.items():
             w.close()
-        return {k: w.rows for k, w in self.writers.items()}
+            table = self._table_of[key]
+            rows[table] = rows.get(table, 0) + w.rows
+        return rows
 
 
 def generate(config: SimulationConfig, out_dir: Path, faults: FaultPlan = NO_FAULTS) -> dict[str, int]:
@@ -68,7 +92,8 @@ def generate(config: SimulationConfig, out_dir: Path, faults: FaultPlan = NO_FAU
     out_dir = Path(out_dir)
     window = make_window(config)
     seed = config.seed
-    health_model, churn_model, activity_model = HealthModel(), ChurnModel(), ActivityModel()
+    health_model, churn_model = HealthModel(), ChurnModel()
+    activity_model = ActivityModel(actions_intercept=ActivityModel.actions_intercept + math.log(config.event_volume))
 
     acc = generate_accounts(config, window)
     paths = simulate_health(acc, window, health_model, stage_rng(seed, Stage.HEALTH))
@@ -98,7 +123,13 @@ def generate(config: SimulationConfig, out_dir: Path, faults: FaultPlan = NO_FAU
         a_hi = min(a_lo + ACCOUNT_CHUNK, acc.n)
         ev = generate_events(a_lo, a_hi, acc, users, window, paths, end_us, notice[a_lo:a_hi], factors,
                              activity_model, stage_rng(seed, Stage.ACTIVITY, chunk))
-        landing.emit("events", events_table(ev, n_events + 1, acc, users))
+        batch = to_arrow("events", events_table(ev, n_events + 1, acc, users), landing_schema("events"))
+        if config.last_day_file:
+            last_day = pa.scalar(window.day_to_us(window.n_days - 1).item(), pa.int64()).cast(pa.timestamp("us"))
+            delivered_last = pc.greater_equal(batch["received_at"], last_day)
+            landing.emit_batch("events", batch.filter(delivered_last), file_name=f"received-{window.end_date}.parquet")
+            batch = batch.filter(pc.invert(delivered_last))
+        landing.emit_batch("events", batch)
         n_events += len(ev)
 
     gt = ground_truth(acc, window, paths, sched, life, health_model, churn_model)

@@ -33,3 +33,13 @@
 {% macro bigquery__type_double() -%}float64{%- endmacro %}
 {% macro postgres__type_double() -%}double precision{%- endmacro %}
 {% macro redshift__type_double() -%}double precision{%- endmacro %}
+
+{# The larger of two expressions, ignoring a NULL one (NULL only when both are). #}
+{% macro greatest_ignoring_nulls(a, b) -%}
+    case when {{ a }} is null or {{ b }} > {{ a }} then {{ b }} else {{ a }} end
+{%- endmacro %}
+
+{# The smaller of two expressions, ignoring a NULL one (NULL only when both are). #}
+{% macro least_ignoring_nulls(a, b) -%}
+    case when {{ a }} is null or {{ b }} < {{ a }} then {{ b }} else {{ a }} end
+{%- endmacro %}

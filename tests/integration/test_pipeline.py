@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from dagster_project.ml import artifacts
+from dagster_project.partitions import full_refresh_tags
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import connect
 
@@ -39,7 +40,8 @@ def pipeline_run(tmp_path_factory):
         mp.setenv("AHW_NOW", f"{END_DATE + dt.timedelta(days=1)}T05:00:00")
         generate(SimulationConfig(**COMPANY), root / "landing")
         instance = dg.DagsterInstance.ephemeral()
-        result = defs().resolve_job_def("full_refresh").execute_in_process(instance=instance, raise_on_error=False)
+        result = defs().resolve_job_def("full_refresh").execute_in_process(
+            instance=instance, raise_on_error=False, tags=full_refresh_tags())
         yield result, instance
 
 

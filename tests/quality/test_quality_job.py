@@ -11,6 +11,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from dagster_project.partitions import full_refresh_tags
 from dagster_project.simulate.faults import inject_faults
 from dagster_project.warehouse import connect
 from tests.quality.conftest import SMALL
@@ -41,14 +42,16 @@ def runs(tmp_path_factory):
             mp.setenv(key, str(value))
         job = defs().resolve_job_def("full_refresh")
         dup = inject_faults(landing, ["duplicates"], seed=8, rate=0.004)
-        first = job.execute_in_process(raise_on_error=False, instance=dg.DagsterInstance.ephemeral())
+        first = job.execute_in_process(raise_on_error=False, instance=dg.DagsterInstance.ephemeral(),
+                                      tags=full_refresh_tags())
         marts_after_first = _snapshot_of_marts() if first.success else None
         with connect(read_only=True) as con:
             counts = con.execute(
                 "SELECT (SELECT count(*) FROM raw.events), (SELECT count(*) FROM quarantine.events), "
                 "(SELECT count(*) FROM staging.stg_product__events)").fetchone()
         orphans = inject_faults(landing, ["orphans"], seed=9, rate=0.05)
-        second = job.execute_in_process(raise_on_error=False, instance=dg.DagsterInstance.ephemeral())
+        second = job.execute_in_process(raise_on_error=False, instance=dg.DagsterInstance.ephemeral(),
+                                      tags=full_refresh_tags())
         yield dict(first=first, second=second, dup=dup, orphans=orphans, counts=counts,
                    marts_after_first=marts_after_first, marts_after_second=_snapshot_of_marts())
     finally:

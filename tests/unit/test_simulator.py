@@ -226,3 +226,30 @@ def test_cli_replaces_the_tables_it_writes_and_nothing_else(tmp_path, capsys):
     assert not stale.exists() and keep.exists()
     assert (tmp_path / "accounts" / "part-00000.parquet").exists()
     assert (tmp_path / GROUND_TRUTH_DIR / f"{GROUND_TRUTH_TABLE}.parquet").exists()
+
+
+def test_event_volume_scales_the_events_and_nothing_the_health_drives(landing, tables, tmp_path):
+    """The benchmark knob: more product actions per active user-day, same company otherwise."""
+    out = tmp_path / "busy"
+    rows = generate(SimulationConfig(n_accounts=60, months=6, seed=7, end_date=END, event_volume=3.0), out)
+    busy = _read(out)
+    assert rows["events"] > 1.8 * landing[1]["events"]
+    for name in ("accounts", "users", "subscriptions", "invoices", "ground_truth"):
+        pd.testing.assert_frame_equal(busy[name], tables[name], obj=name)
+    with pytest.raises(ValueError, match="event_volume"):
+        SimulationConfig(event_volume=0)
+
+
+def test_last_day_file_holds_the_events_received_on_the_last_day(landing, tables, tmp_path):
+    out = tmp_path / "delivery"
+    rows = generate(SimulationConfig(n_accounts=60, months=6, seed=7, end_date=END, last_day_file=True), out)
+    delivery = pd.read_parquet(out / "events" / f"received-{END}.parquet")
+    history = pd.concat([pd.read_parquet(p) for p in sorted((out / "events").glob("part-*.parquet"))])
+    assert rows["events"] == landing[1]["events"] == len(delivery) + len(history)
+    assert (delivery.received_at >= pd.Timestamp(END)).all() and (history.received_at < pd.Timestamp(END)).all()
+    # late arrivals: some events delivered on the last day happened on an earlier day
+    assert (delivery.occurred_at < pd.Timestamp(END)).any()
+    pd.testing.assert_frame_equal(
+        pd.concat([history, delivery]).sort_values("event_id").reset_index(drop=True),
+        tables["events"].sort_values("event_id").reset_index(drop=True),
+    )

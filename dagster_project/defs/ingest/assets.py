@@ -1,10 +1,15 @@
-"""Ingestion: one asset per raw table of the contract, loading landing files into `raw`."""
+"""Ingestion: one asset per raw table of the contract, loading landing files into `raw`.
+
+raw.events is daily-partitioned: a run for a partition (range) reloads the events from its first
+day minus the look-back window; a run without a partition reloads everything, like the other tables.
+"""
 
 
 import dagster as dg
 
 from dagster_project.contract import GROUND_TRUTH_TABLE, TABLES, RawTable
-from dagster_project.landing import SIM_SCHEMA, load_ground_truth, load_table
+from dagster_project.landing import INCREMENTAL_COLUMNS, SIM_SCHEMA, load_ground_truth, load_table
+from dagster_project.partitions import daily_partitions, refresh_from_date, single_run
 from dagster_project.quality.quarantine import quarantine_table
 from dagster_project.quality.sla import load_sla, run_time
 from dagster_project.settings import get_settings
@@ -14,7 +19,11 @@ INGEST_GROUP = "ingest"
 
 
 def _raw_table_asset(table: RawTable) -> dg.AssetsDefinition:
+    incremental = table.name in INCREMENTAL_COLUMNS
+
     @dg.asset(
+        partitions_def=daily_partitions if incremental else None,
+        backfill_policy=single_run if incremental else None,
         key=["raw", table.name],
         group_name=INGEST_GROUP,
         kinds={"duckdb"},
@@ -24,13 +33,20 @@ def _raw_table_asset(table: RawTable) -> dg.AssetsDefinition:
             f"Raw `{table.name}` loaded from landing files (Parquet/CSV) and checked against the "
             f"contract: required columns {', '.join(table.required)}; primary key {table.primary_key}."
             + ("" if table.mandatory else " Optional: an empty table when not provided.")
+            + (" Daily partitions: a partition run reloads the days from its first day minus the "
+               "look-back window (AHW_LOOKBACK_DAYS); a run without a partition reloads everything."
+               if incremental else "")
         ),
     )
     def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         settings = get_settings()
+        since = refresh_from_date(context, settings.lookback_days) if incremental else None
         with connect(settings) as con:
-            result = load_table(con, table, settings.landing_dir)
-            quarantined = quarantine_table(con, table, load_sla(), run_time())
+            result = load_table(con, table, settings.landing_dir, since=since)
+            quarantined = quarantine_table(
+                con, table, load_sla(), run_time(),
+                since=(INCREMENTAL_COLUMNS[table.name], result.since) if result.since else None,
+            )
         if not result.provided:
             context.log.warning(f"No landing files for optional table '{table.name}': features from it are absent.")
         return dg.MaterializeResult(
@@ -44,6 +60,7 @@ def _raw_table_asset(table: RawTable) -> dg.AssetsDefinition:
                 "missing_optional_columns": ", ".join(result.missing_optional_columns) or "none",
                 "extra_columns": ", ".join(result.extra_columns) or "none",
                 "landing_dir": str(settings.landing_dir / table.name),
+                "reloaded_from": result.since.isoformat() if result.since else "everything",
             }
         )
 

@@ -3,15 +3,48 @@
     over the trailing 7/30/60/90 days ending on that day (inclusive), the running peak of
     weekly activity and the last login date. Only rows on or before a day feed that day.
     ROWS frames over the dense daily series are exact day windows on every engine.
+
+    Incremental (macros/incremental.sql): a run rebuilds the days from the refresh date R on,
+    reading the 90 days before R for the windows; the running values (account start, peaks,
+    last login) continue from the row of R - 1 already built. Windows of days before R that
+    the 90 days cut short only ever underestimate, so they never raise a running peak.
 -#}
+{%- set longest_window_days = 90 -%}
+{%- set window_columns = [
+    'events_30d', 'active_days_30d',
+    'logins_7d', 'logins_30d', 'logins_60d', 'logins_90d',
+    'core_actions_7d', 'core_actions_30d', 'core_actions_60d', 'core_actions_90d',
+    'errors_30d', 'integrations_connected_90d', 'integrations_removed_90d',
+    'users_invited_30d', 'exports_30d', 'api_calls_30d',
+    'active_users_7d', 'active_users_30d', 'active_users_prior_30d', 'feature_breadth_30d',
+    'logins_prior_30d', 'core_actions_prior_30d',
+] -%}
+{%- if is_incremental() -%}
+    {%- set rebuild_from = refresh_from_date('activity_date') -%}
+    {%- set input_from = refresh_input_from_date('activity_date', longest_window_days) -%}
+{%- endif %}
 
 with
 
 daily as (
 
     select * from {{ ref('int_account_daily_activity') }}
+    {% if is_incremental() -%}
+        where activity_date >= {{ input_from }}
+    {%- endif %}
 
 ),
+
+{% if is_incremental() -%}
+built as (
+
+    -- running values up to the day before the refresh date, from the rows already built
+    select account_id, account_start_date, last_login_date, peak_logins_7d, peak_core_actions_7d
+    from {{ this }}
+    where activity_date = {{ add_days(-1, rebuild_from) }}
+
+),
+{%- endif %}
 
 windows as (
 
@@ -51,17 +84,47 @@ windows as (
 
     from daily
 
+),
+
+with_peaks as (
+
+    select
+        *,
+        logins_60d - logins_30d as logins_prior_30d,
+        core_actions_60d - core_actions_30d as core_actions_prior_30d,
+        max(logins_7d) over (
+            partition by account_id order by activity_date rows between unbounded preceding and current row
+        ) as peak_logins_7d,
+        max(core_actions_7d) over (
+            partition by account_id order by activity_date rows between unbounded preceding and current row
+        ) as peak_core_actions_7d
+
+    from windows
+
 )
 
 select
-    *,
-    logins_60d - logins_30d as logins_prior_30d,
-    core_actions_60d - core_actions_30d as core_actions_prior_30d,
-    max(logins_7d) over (
-        partition by account_id order by activity_date rows between unbounded preceding and current row
-    ) as peak_logins_7d,
-    max(core_actions_7d) over (
-        partition by account_id order by activity_date rows between unbounded preceding and current row
-    ) as peak_core_actions_7d
+    with_peaks.account_id,
+    with_peaks.activity_date,
+    {%- for column in window_columns %}
+    with_peaks.{{ column }},
+    {%- endfor %}
+    {% if is_incremental() -%}
+    {{ least_ignoring_nulls('built.account_start_date', 'with_peaks.account_start_date') }} as account_start_date,
+    {{ greatest_ignoring_nulls('built.last_login_date', 'with_peaks.last_login_date') }} as last_login_date,
+    {{ greatest_ignoring_nulls('built.peak_logins_7d', 'with_peaks.peak_logins_7d') }} as peak_logins_7d,
+    {{ greatest_ignoring_nulls('built.peak_core_actions_7d', 'with_peaks.peak_core_actions_7d') }}
+        as peak_core_actions_7d
+    {%- else -%}
+    with_peaks.account_start_date,
+    with_peaks.last_login_date,
+    with_peaks.peak_logins_7d,
+    with_peaks.peak_core_actions_7d
+    {%- endif %}
 
-from windows
+from with_peaks
+{% if is_incremental() -%}
+left join built on with_peaks.account_id = built.account_id
+-- the days before the refresh date only fed the windows
+where with_peaks.activity_date >= {{ rebuild_from }}
+{%- endif %}

@@ -8,6 +8,10 @@
     counts in the L-day window ending on every day of [x, min(y, x + L)). Those intervals do
     not overlap for one user, so the running sum of +1 at x and -1 at min(y, x + L) is the
     number of distinct users active in the window.
+
+    Incremental (macros/incremental.sql): a run rebuilds the days from the refresh date R on.
+    Their 30-day windows only involve user- and feature-days from R - 30 on: an interval that
+    starts earlier ends before R, so the running sums started at R - 30 are already exact at R.
 -#}
 {%- set roles = [
     ('login', 'logins'),
@@ -20,6 +24,12 @@
     ('api_call', 'api_calls'),
 ] -%}
 
+{%- set longest_window_days = 30 -%}
+{%- if is_incremental() -%}
+    {%- set rebuild_from = refresh_from_date('activity_date') -%}
+    {%- set input_from = refresh_input_from_date('activity_date', longest_window_days) -%}
+{%- endif %}
+
 with
 
 accounts as (
@@ -31,18 +41,35 @@ accounts as (
 events as (
 
     select * from {{ ref('stg_product__events') }}
+    {% if is_incremental() -%}
+        where occurred_at >= cast({{ rebuild_from }} as {{ dbt.type_timestamp() }})
+    {%- endif %}
 
 ),
 
 user_days as (
 
-    select * from {{ ref('int_user_daily_activity') }}
+    select
+        account_id,
+        activity_date,
+        lead(activity_date) over (partition by account_id, user_id order by activity_date) as next_activity_date
+    from {{ ref('int_user_daily_activity') }}
+    {% if is_incremental() -%}
+        where activity_date >= {{ input_from }}
+    {%- endif %}
 
 ),
 
 feature_days as (
 
-    select * from {{ ref('int_account_feature_daily_usage') }}
+    select
+        account_id,
+        usage_date,
+        lead(usage_date) over (partition by account_id, feature order by usage_date) as next_usage_date
+    from {{ ref('int_account_feature_daily_usage') }}
+    {% if is_incremental() -%}
+        where usage_date >= {{ input_from }}
+    {%- endif %}
 
 ),
 
@@ -82,6 +109,13 @@ first_event_dates as (
     select account_id, min(activity_date) as first_event_date
     from event_days
     group by 1
+    {% if is_incremental() -%}
+    -- an account's series already built starts on its start date (or the observation start)
+    union all
+    select account_id, min(activity_date)
+    from {{ this }}
+    group by 1
+    {%- endif %}
 
 ),
 
@@ -90,12 +124,13 @@ account_bounds as (
     select
         accounts.account_id,
         case
-            when first_event_dates.first_event_date < accounts.created_date
-                then first_event_dates.first_event_date
+            when min(first_event_dates.first_event_date) < accounts.created_date
+                then min(first_event_dates.first_event_date)
             else accounts.created_date
         end as start_date
     from accounts
     left join first_event_dates on accounts.account_id = first_event_dates.account_id
+    group by accounts.account_id, accounts.created_date
 
 ),
 
@@ -112,6 +147,9 @@ account_days as (
         calendar.date_day as activity_date
     from account_bounds
     inner join calendar on calendar.date_day >= account_bounds.start_date
+    {% if is_incremental() -%}
+        and calendar.date_day >= {{ input_from }}
+    {%- endif %}
 
 ),
 
@@ -200,25 +238,35 @@ joined as (
         on account_days.account_id = daily_deltas.account_id
         and account_days.activity_date = daily_deltas.delta_date
 
+),
+
+dense_days as (
+
+    select
+        account_id,
+        activity_date,
+        events,
+        {%- for role, column in roles %}
+        {{ column }},
+        {%- endfor %}
+        active_users,
+        features_used,
+        cast(sum(active_users_7d_delta) over (
+            partition by account_id order by activity_date rows between unbounded preceding and current row
+        ) as {{ dbt.type_bigint() }}) as active_users_7d,
+        cast(sum(active_users_30d_delta) over (
+            partition by account_id order by activity_date rows between unbounded preceding and current row
+        ) as {{ dbt.type_bigint() }}) as active_users_30d,
+        cast(sum(feature_breadth_30d_delta) over (
+            partition by account_id order by activity_date rows between unbounded preceding and current row
+        ) as {{ dbt.type_bigint() }}) as feature_breadth_30d
+
+    from joined
+
 )
 
-select
-    account_id,
-    activity_date,
-    events,
-    {%- for role, column in roles %}
-    {{ column }},
-    {%- endfor %}
-    active_users,
-    features_used,
-    cast(sum(active_users_7d_delta) over (
-        partition by account_id order by activity_date rows between unbounded preceding and current row
-    ) as {{ dbt.type_bigint() }}) as active_users_7d,
-    cast(sum(active_users_30d_delta) over (
-        partition by account_id order by activity_date rows between unbounded preceding and current row
-    ) as {{ dbt.type_bigint() }}) as active_users_30d,
-    cast(sum(feature_breadth_30d_delta) over (
-        partition by account_id order by activity_date rows between unbounded preceding and current row
-    ) as {{ dbt.type_bigint() }}) as feature_breadth_30d
-
-from joined
+select * from dense_days
+{% if is_incremental() -%}
+-- the days before the refresh date only started the running sums
+where activity_date >= {{ rebuild_from }}
+{%- endif %}

@@ -1,6 +1,6 @@
--- One row per account, feature and day the feature was used, plus the next day it was used.
--- A feature is the event's `feature` column, or its event name when there is none, so
--- unmapped event names still count toward feature breadth.
+-- One row per account, feature and day the feature was used. A feature is the event's `feature`
+-- column, or its event name when there is none, so unmapped event names still count toward
+-- feature breadth. Incremental: a run rebuilds the days from the refresh date on.
 with
 
 events as (
@@ -10,27 +10,18 @@ events as (
         coalesce(feature, event_name) as feature,
         occurred_at
     from {{ ref('stg_product__events') }}
-
-),
-
-feature_days as (
-
-    select
-        account_id,
-        feature,
-        {{ to_date('occurred_at') }} as usage_date,
-        count(*) as events
-    from events
-    where feature is not null
-    group by 1, 2, 3
+    {% if is_incremental() -%}
+        where occurred_at >= cast({{ refresh_from_date('usage_date') }} as {{ dbt.type_timestamp() }})
+    {%- endif %}
 
 )
 
 select
     account_id,
     feature,
-    usage_date,
-    events,
-    lead(usage_date) over (partition by account_id, feature order by usage_date) as next_usage_date
+    {{ to_date('occurred_at') }} as usage_date,
+    count(*) as events
 
-from feature_days
+from events
+where feature is not null
+group by 1, 2, 3

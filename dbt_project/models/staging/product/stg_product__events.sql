@@ -20,6 +20,11 @@ renamed as (
 
     from source
     where event_id is not null
+    {% if is_incremental() -%}
+        -- an incremental run rebuilds the days from the refresh date on (macros/incremental.sql);
+        -- duplicates are removed among them
+        and occurred_at >= cast({{ refresh_from_date('occurred_at') }} as {{ dbt.type_timestamp() }})
+    {%- endif %}
 
 ),
 

@@ -1,0 +1,382 @@
+"""Benchmark: the real pipeline stages at a named scale, with the table of SPEC section 9.
+
+    python -m dagster_project.bench --scale small|medium|large      (or: make bench SCALE=...)
+
+In a fresh data folder (data/bench/<scale>/): simulate a company whose events of the last day are
+held back as that day's delivery; ingest (with the data-quality checks), dbt full build, the floor
+(one DuckDB aggregation pass over raw events by account and day), train, score, publish (when a
+publish asset exists); then land the held-back day and run the one-day incremental refresh
+(ingest + checks + dbt for the newest daily partition). Every stage is a Dagster execution of the
+project's own assets, in this process (dbt runs as its child process).
+
+Prints rows per table, wall time per stage, the peak memory of the whole process tree (this
+process and every child, sampled) and the two ratios; writes the same as JSON to
+data/bench/<scale>-<timestamp>.json for comparison across commits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psutil
+
+from dagster_project.settings import REPO_ROOT
+
+# Targets of SPEC section 9 (large scale, 2 cores, 24 GB).
+TARGET_PIPELINE_SECONDS = 15 * 60
+TARGET_INCREMENTAL_RATIO = 0.05
+TARGET_PEAK_BYTES = 6 * 1024**3
+TARGET_FLOOR_RATIO = 5.0
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A named company size: accounts, months of history and the simulator's event volume."""
+
+    accounts: int
+    months: int
+    event_volume: float
+
+
+# 18 months: training needs at least 53 labelled weeks (train, calibration and test, separated by
+# two 90-day gaps), which 12 months of history do not have.
+SCALES = {
+    "small": Scale(accounts=500, months=18, event_volume=1.0),  # about 3 M events
+    "medium": Scale(accounts=2_000, months=18, event_volume=2.7),  # about 20 M events
+    "large": Scale(accounts=10_000, months=18, event_volume=2.7),  # about 100 M events
+}
+# The pipeline proper: what a first full refresh costs (generating data and the daily refresh are not in it).
+PIPELINE_STAGES = ("ingest", "dbt_full_build", "train", "score", "publish")
+
+
+class PeakMemory:
+    """Samples the resident memory of this process and all its descendants, in a thread, and the
+    machine's 1-minute load average (other work on a shared machine slows every stage)."""
+
+    def __init__(self, interval_seconds: float = 0.2):
+        self.interval = interval_seconds
+        self.peak_bytes = 0
+        self.load_samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def tree_rss(self) -> int:
+        me = psutil.Process()
+        total = 0
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                total += proc.memory_info().rss
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue  # a child that ended between listing and sampling
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_bytes = max(self.peak_bytes, self.tree_rss())
+            self.load_samples.append(os.getloadavg()[0])
+            self._stop.wait(self.interval)
+
+    @property
+    def mean_load(self) -> float:
+        return sum(self.load_samples) / max(1, len(self.load_samples))
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@dataclass
+class Stage:
+    name: str
+    seconds: float
+    note: str = ""
+
+
+@dataclass
+class BenchResult:
+    scale: str
+    config: dict
+    commit: str
+    started_at: str
+    stages: list[Stage] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    peak_memory_bytes: int = 0
+    floor_seconds: float = 0.0
+    feature_build_seconds: float = 0.0
+    rows_after_refresh: dict[str, int] = field(default_factory=dict)
+    cpu_count: int = field(default_factory=lambda: os.cpu_count() or 0)
+    mean_load_average: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def seconds(self, name: str) -> float:
+        return sum(s.seconds for s in self.stages if s.name == name)
+
+    @property
+    def pipeline_seconds(self) -> float:
+        return sum(self.seconds(name) for name in PIPELINE_STAGES)
+
+    @property
+    def full_build_seconds(self) -> float:
+        """What the incremental refresh replaces: ingest (with checks) and the dbt full build."""
+        return self.seconds("ingest") + self.seconds("dbt_full_build")
+
+    @property
+    def incremental_ratio(self) -> float:
+        return self.seconds("incremental_refresh") / self.full_build_seconds
+
+    @property
+    def floor_ratio(self) -> float:
+        return self.feature_build_seconds / self.floor_seconds
+
+    def targets(self) -> dict[str, dict]:
+        """Each SPEC target with the measured value and whether it is met (the targets are for `large`)."""
+        return {
+            "whole_pipeline_seconds": _target(self.pipeline_seconds, TARGET_PIPELINE_SECONDS),
+            "incremental_vs_full": _target(self.incremental_ratio, TARGET_INCREMENTAL_RATIO),
+            "peak_memory_bytes": _target(self.peak_memory_bytes, TARGET_PEAK_BYTES),
+            "feature_build_vs_floor": _target(self.floor_ratio, TARGET_FLOOR_RATIO),
+        }
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data.update(pipeline_seconds=self.pipeline_seconds, full_build_seconds=self.full_build_seconds,
+                    incremental_ratio=self.incremental_ratio, floor_ratio=self.floor_ratio, targets=self.targets())
+        return data
+
+
+def _target(measured: float, limit: float) -> dict:
+    return {"measured": measured, "target": limit, "met": measured <= limit, "over_by": max(0.0, measured / limit - 1)}
+
+
+def _git_commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO_ROOT, capture_output=True, text=True).stdout
+    return result.stdout.strip() + ("-dirty" if dirty.strip() else "")
+
+
+def _configure_environment(root: Path, now: dt.datetime) -> None:
+    """Point every setting at the fresh bench folder (before the Dagster definitions load)."""
+    os.environ.update({
+        "AHW_DATA_DIR": str(root),
+        "AHW_LANDING_DIR": str(root / "landing"),
+        "AHW_DUCKDB_PATH": str(root / "warehouse.duckdb"),
+        "AHW_ARTIFACTS_DIR": str(root / "models"),
+        "AHW_DUCKDB_TEMP_DIRECTORY": str(root / "duckdb_tmp"),
+        "AHW_DATA_DOCS_DIR": str(root / "data_docs"),
+        "AHW_GX_RESULTS_DIR": str(root / "gx_validations"),
+        "AHW_NOW": now.isoformat(),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    })
+
+
+class Pipeline:
+    """Runs selections of the project's assets in this process, on one ephemeral Dagster instance."""
+
+    def __init__(self) -> None:
+        import dagster as dg
+
+        from dagster_project.definitions import defs
+
+        self.dg = dg
+        self.defs = defs()
+        self.instance = dg.DagsterInstance.ephemeral()
+        self.asset_keys = {key for key in self.defs.resolve_asset_graph().get_all_asset_keys()}
+        self._jobs = 0
+
+    def has_group(self, group: str) -> bool:
+        graph = self.defs.resolve_asset_graph()
+        return any(graph.get(key).group_name == group for key in self.asset_keys)
+
+    def run(self, selection, partition_key: str | None = None) -> None:
+        """Materialize `selection` (with its asset checks) for one daily partition, or else as a full
+        refresh (as `make run` does); fail loudly if any step fails."""
+        from dagster_project.partitions import full_refresh_tags
+
+        dg = self.dg
+        self._jobs += 1
+        name = f"bench_{self._jobs}"
+        job_defs = dg.Definitions.merge(self.defs, dg.Definitions(jobs=[dg.define_asset_job(name, selection=selection)]))
+        result = job_defs.resolve_job_def(name).execute_in_process(
+            instance=self.instance, raise_on_error=False,
+            **({"partition_key": partition_key} if partition_key else {"tags": full_refresh_tags()}))
+        if not result.success:
+            failed = [e.step_key for e in result.all_events if e.is_step_failure]
+            raise RuntimeError(f"bench stage failed in steps {failed}; see the Dagster log above")
+
+
+def _timed(result: BenchResult, name: str, fn, note: str = "") -> None:
+    print(f"[bench] {name} ...", flush=True)
+    started = time.perf_counter()
+    fn()
+    seconds = time.perf_counter() - started
+    result.stages.append(Stage(name, seconds, note))
+    print(f"[bench] {name}: {seconds:.1f} s", flush=True)
+
+
+def _count_rows(duckdb_path: Path) -> dict[str, int]:
+    from dagster_project.warehouse import connect
+
+    rows = {}
+    with connect(read_only=True) as con:
+        tables = con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+            "AND table_schema IN ('raw', 'quarantine', 'staging', 'intermediate', 'marts') ORDER BY 1, 2").fetchall()
+        for schema, table in tables:
+            rows[f"{schema}.{table}"] = con.execute(f'SELECT count(*) FROM {schema}."{table}"').fetchall()[0][0]
+    return rows
+
+
+def _floor_seconds() -> float:
+    """One DuckDB aggregation pass over raw events by account and day: the floor of any feature build."""
+    from dagster_project.warehouse import connect
+
+    with connect() as con:
+        started = time.perf_counter()
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE bench_floor AS SELECT account_id, cast(occurred_at AS DATE) AS day, "
+            "count(*) AS events, count(DISTINCT user_id) AS active_users "
+            "FROM raw.events GROUP BY ALL")
+        return time.perf_counter() - started
+
+
+FEATURE_MART = "model.account_health.fct_account_features_weekly"
+
+
+def _feature_build_seconds(since: float) -> float:
+    """dbt's own execution time of the weekly feature mart and every model upstream of it, from the
+    run_results.json files dbt wrote after `since` (a time.time()). Tests and dbt start-up excluded."""
+    from dagster_project.defs.transform.project import dbt_project
+
+    manifest = json.loads(Path(dbt_project.manifest_path).read_text())
+    upstream, todo = set(), [FEATURE_MART]
+    while todo:
+        node = todo.pop()
+        if node in upstream or not node.startswith("model."):
+            continue
+        upstream.add(node)
+        todo += manifest["nodes"][node]["depends_on"]["nodes"]
+    total = 0.0
+    for path in Path(dbt_project.project_dir, "target").rglob("run_results.json"):
+        if path.stat().st_mtime < since:
+            continue
+        for result in json.loads(path.read_text()).get("results", []):
+            if result["unique_id"] in upstream:
+                total += result.get("execution_time", 0.0)
+    return total
+
+
+def run(scale_name: str, out_dir: Path) -> BenchResult:
+    """Run every stage at one scale; returns the measures."""
+    from dagster_project.simulate import SimulationConfig, generate
+
+    scale = SCALES[scale_name]
+    root = out_dir / scale_name
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    # The newest daily partition is yesterday (UTC); that day's events are the held-back delivery.
+    last_day = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+    _configure_environment(root, dt.datetime.combine(last_day, dt.time(5)))
+
+    result = BenchResult(scale=scale_name, config=asdict(scale) | {"end_date": last_day.isoformat()},
+                         commit=_git_commit(), started_at=dt.datetime.now(dt.timezone.utc).isoformat())
+    landing, held = root / "landing", root / "held"
+    delivery = f"received-{last_day}.parquet"
+    with PeakMemory() as memory:
+        config = SimulationConfig(n_accounts=scale.accounts, months=scale.months, seed=42, end_date=last_day,
+                                  event_volume=scale.event_volume, last_day_file=True)
+        _timed(result, "generate", lambda: generate(config, landing))
+        held.mkdir()
+        shutil.move(landing / "events" / delivery, held / delivery)
+
+        pipeline = Pipeline()
+        dg = pipeline.dg
+        ingest = dg.AssetSelection.groups("ingest")
+        from dagster_project.defs.transform.assets import dbt_incremental_models, dbt_models
+
+        # the dbt models only: the health marts (group marts too) are scored after training
+        dbt = dg.AssetSelection.assets(dbt_models, dbt_incremental_models)
+        _timed(result, "ingest", lambda: pipeline.run(ingest))
+        dbt_started = time.time()
+        _timed(result, "dbt_full_build", lambda: pipeline.run(dbt))
+        result.feature_build_seconds = _feature_build_seconds(dbt_started)
+        result.rows = _count_rows(root / "warehouse.duckdb")
+        result.floor_seconds = _floor_seconds()
+        _timed(result, "train", lambda: pipeline.run(dg.AssetSelection.groups("models")))
+        scored = dg.AssetSelection.all() - ingest - dbt - dg.AssetSelection.groups("models", "publish")
+        _timed(result, "score", lambda: pipeline.run(scored))
+        if pipeline.has_group("publish"):
+            _timed(result, "publish", lambda: pipeline.run(dg.AssetSelection.groups("publish")))
+        else:
+            result.notes.append("publish: no asset group `publish` in this version; not measured")
+
+        # The next morning: the day's delivery lands and the daily partition of that day runs.
+        shutil.move(held / delivery, landing / "events" / delivery)
+        os.environ["AHW_NOW"] = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(5)).isoformat()
+        _timed(result, "incremental_refresh", lambda: pipeline.run(ingest | dbt, partition_key=last_day.isoformat()),
+               note=f"partition {last_day}: ingest + checks + dbt")
+        result.rows_after_refresh = {k: v for k, v in _count_rows(root / "warehouse.duckdb").items()
+                                     if k in ("raw.events", "staging.stg_product__events")}
+    result.peak_memory_bytes = memory.peak_bytes
+    result.mean_load_average = memory.mean_load
+    return result
+
+
+def render(result: BenchResult) -> str:
+    """The SPEC section 9 table as text."""
+    gib = 1024**3
+    lines = [f"benchmark {result.scale}: {result.config}  commit {result.commit}", "", "rows per table"]
+    lines += [f"  {name:<52} {n:>14,}" for name, n in result.rows.items()]
+    lines += ["", "wall time per stage"]
+    lines += [f"  {s.name:<24} {s.seconds:>9.1f} s  {s.note}" for s in result.stages]
+    lines += [
+        f"  {'whole pipeline':<24} {result.pipeline_seconds:>9.1f} s  ({' + '.join(PIPELINE_STAGES)})",
+        "",
+        f"peak memory (process tree)  {result.peak_memory_bytes / gib:.2f} GiB",
+        f"machine load                {result.mean_load_average:.1f} on {result.cpu_count} cores (mean 1-minute load "
+        "average during the run; above the core count, other work slowed every stage)",
+        f"feature build vs floor      {result.feature_build_seconds:.1f} s / {result.floor_seconds:.1f} s "
+        f"= {result.floor_ratio:.1f}x",
+        f"incremental vs full build   {result.seconds('incremental_refresh'):.1f} s / "
+        f"{result.full_build_seconds:.1f} s = {100 * result.incremental_ratio:.1f} %",
+        "",
+        "targets (SPEC section 9, stated for the large scale)",
+    ]
+    for name, t in result.targets().items():
+        verdict = "met" if t["met"] else f"missed by {100 * t['over_by']:.0f} %"
+        lines.append(f"  {name:<26} {t['measured']:>14.3f} <= {t['target']:<14g} {verdict}")
+    lines += [f"note: {n}" for n in result.notes]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dagster_project.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=sorted(SCALES), default="small")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "data" / "bench",
+                        help="folder for the bench data and the JSON results (default data/bench)")
+    args = parser.parse_args(argv)
+    result = run(args.scale, args.out.resolve())
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = args.out.resolve() / f"{args.scale}-{stamp}.json"
+    path.write_text(json.dumps(result.to_json(), indent=2, default=str))
+    print(render(result))
+    print(f"\nresults: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
