@@ -4,6 +4,10 @@ Simulate a small company, load it and build the features; then delete or roll ba
 row and field stamped after a mid-history `as_of_date` (as if the pipeline had run that night),
 rebuild into a second DuckDB file, and require the features of that `as_of_date` to be
 identical in both warehouses. Any feature that peeks past its snapshot date makes them differ.
+The truncated copy also stores every raw table in a shuffled row order, so a result that depends
+on the order rows arrive in (a tie broken by position) makes them differ too. The same holds for
+the training rows: every row labelled in the truncated warehouse carries the same label and
+features with the full history, and every label whose window passes the cut is NULL.
 """
 
 from __future__ import annotations
@@ -59,10 +63,10 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
 
 
 def _dbt_build(env: dict[str, str]) -> None:
-    """Build the feature mart and its upstream models (data tests are left to the full-build test)."""
+    """Build the ML input mart and its upstream models (data tests are left to the full-build test)."""
     _run(
         [sys.executable, "-m", "dbt.cli.main", "build", "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--select", "+fct_account_features_weekly",
+         "--profiles-dir", str(DBT_PROJECT_DIR), "--select", "+ml_account_snapshots",
          "--exclude-resource-type", "test", "unit_test", "--quiet"],
         env,
     )
@@ -87,8 +91,10 @@ def _truncate_raw(full: Path, truncated: Path) -> dict[str, int]:
     with duckdb.connect(str(truncated)) as con:
         con.execute(f"ATTACH '{full}' AS full_db (READ_ONLY)")
         con.execute("CREATE SCHEMA raw")
+        con.execute("SELECT setseed(0.42)")
         for table, column in NEW_ROWS.items():
-            con.execute(f"CREATE TABLE raw.{table} AS SELECT * FROM full_db.raw.{table} WHERE NOT ({column} >= ?)", [cutoff])
+            con.execute(f"CREATE TABLE raw.{table} AS SELECT * FROM full_db.raw.{table} WHERE NOT ({column} >= ?) "
+                        "ORDER BY random()", [cutoff])
             before = con.execute(f"SELECT count(*) FROM full_db.raw.{table}").fetchone()[0]
             after = con.execute(f"SELECT count(*) FROM raw.{table}").fetchone()[0]
             dropped[table] = before - after
@@ -150,3 +156,42 @@ def test_features_do_not_depend_on_later_data(warehouses: tuple[Path, Path, dict
             with_future[column], without_future[column], check_exact=False, rtol=1e-9,
             obj=f"fct_account_features_weekly.{column} at {AS_OF_DATE}",
         )
+
+
+LABELS = ["churned_within_90d", "expanded_within_90d"]
+HORIZON = dt.timedelta(days=90)
+
+
+def _snapshots(path: Path) -> pd.DataFrame:
+    with duckdb.connect(str(path), read_only=True) as con:
+        df = con.execute("SELECT * FROM marts.ml_account_snapshots ORDER BY as_of_date, account_id").df()
+    return df.drop(columns=[c for c in NOT_COMPARED if c in df.columns])
+
+
+def test_training_rows_do_not_depend_on_later_data(warehouses: tuple[Path, Path, dict[str, int]]) -> None:
+    """A model trained on the night of AS_OF_DATE sees the same labelled rows it would see later."""
+    full, truncated, _ = warehouses
+    cut = _snapshots(truncated)
+    labelled = cut[cut["churned_within_90d"].notna()]
+    # Two labelled weeks of 60 accounts: enough to hold both classes of both labels.
+    assert len(labelled) >= 50 and all(labelled[label].sum() > 0 for label in LABELS), "too few labelled rows"
+    later = _snapshots(full).merge(labelled[["account_id", "as_of_date"]], on=["account_id", "as_of_date"])
+    assert len(later) == len(labelled), "labelled rows of the cut are missing once later data exists"
+    # When an account churns after the cut is not known at the cut (and is not a label of these rows).
+    compared = [c for c in labelled.columns if c not in {"churn_date", "days_until_churn"}]
+    pd.testing.assert_frame_equal(
+        labelled[compared].reset_index(drop=True), later[compared].reset_index(drop=True),
+        check_exact=False, rtol=1e-9, check_dtype=False, obj="labelled ml_account_snapshots rows",
+    )
+
+
+def test_labels_are_null_inside_the_censoring_window(warehouses: tuple[Path, Path, dict[str, int]]) -> None:
+    """With history up to AS_OF_DATE, no label whose 90-day window passes AS_OF_DATE is known."""
+    _, truncated, _ = warehouses
+    cut = _snapshots(truncated)
+    inside = cut[pd.to_datetime(cut["as_of_date"]) > pd.Timestamp(AS_OF_DATE - HORIZON)]
+    assert len(inside) > 0
+    for label in LABELS:
+        assert inside[label].isna().all(), f"{label} is known inside the censoring window"
+        outside = cut.loc[~cut.index.isin(inside.index), label]
+        assert outside.notna().any(), f"{label} is never known: the check above would pass vacuously"

@@ -59,9 +59,15 @@ def use_company(company: Company) -> Iterator[None]:
 
 
 def run_job(name: str, **kwargs) -> dg.ExecuteInProcessResult:
-    """Run one job of the project's definitions in process, on an ephemeral Dagster instance."""
+    """Run one job of the project's definitions in process, on an ephemeral Dagster instance.
+    full_refresh runs as a full refresh, daily_refresh on the newest daily partition."""
     from dagster_project.definitions import defs
+    from dagster_project.partitions import daily_partitions, full_refresh_tags
 
+    if name == "full_refresh":
+        kwargs.setdefault("tags", full_refresh_tags())
+    elif name == "daily_refresh":
+        kwargs.setdefault("partition_key", daily_partitions.get_last_partition_key())
     return defs().resolve_job_def(name).execute_in_process(
         instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, **kwargs
     )

@@ -178,7 +178,15 @@ class DagsterUI:
 
     def launch(self, job_name: str) -> str:
         """Launch a job through GraphQL `launchRun`; return its run id."""
-        params = {"selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": job_name}}
+        from dagster_project.partitions import daily_partitions, full_refresh_tags
+
+        # Both jobs are partitioned by day: full_refresh as a full refresh, daily_refresh for the newest day.
+        tags = full_refresh_tags() if job_name == "full_refresh" else {
+            "dagster/partition": daily_partitions.get_last_partition_key()}
+        params = {
+            "selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": job_name},
+            "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
+        }
         result = self.query(LAUNCH_RUN, {"params": params})["launchRun"]
         assert result["__typename"] == "LaunchRunSuccess", f"launching {job_name}: {result}"
         return result["run"]["runId"]
