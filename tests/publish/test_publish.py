@@ -111,8 +111,9 @@ def test_a_reader_holding_the_file_open_neither_blocks_nor_sees_a_refresh(compan
     assert after["version"] != before["version"] and after["run_id"] == result.run_id
     new_set = _published_fingerprint(company.publish_dir / publish.CURRENT)
     assert new_set == _warehouse_fingerprint(company.warehouse)
-    assert new_set != old_set  # scores carry the new scoring time
-    assert new_set["mart_account_health"] != old_set["mart_account_health"]
+    # The refresh changed what is published (every run appends its checks to mart_data_quality),
+    # so the reader's unchanged readings above were the old set, not a coincidence.
+    assert new_set != old_set
 
 
 def _staging_dirs(publish_dir: Path) -> list[Path]:
