@@ -37,6 +37,7 @@ test-slow: install
 ## The Dagster UI on http://127.0.0.1:3000 (webserver and daemon).
 dev: install
 	mkdir -p $(DAGSTER_HOME)
+	test -f $(DAGSTER_HOME)/dagster.yaml || cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m dagster_project.cli prepare
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
