@@ -66,7 +66,7 @@ def run_job(name: str, **kwargs) -> dg.ExecuteInProcessResult:
 
     if name == "full_refresh":
         kwargs.setdefault("tags", full_refresh_tags())
-    elif name == "daily_refresh":
+    elif name == "daily_refresh" and "dagster/partition" not in kwargs.get("tags", {}):
         kwargs.setdefault("partition_key", daily_partitions.get_last_partition_key())
     return defs().resolve_job_def(name).execute_in_process(
         instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, **kwargs
