@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -26,8 +27,9 @@ def landing_is_empty(settings: Settings) -> bool:
 def build_dbt_manifest(settings: Settings) -> None:
     """Parse the dbt project so Dagster can load its models (writes dbt_project/target/manifest.json)."""
     env = {**os.environ, **settings.export_for_dbt()}
+    # The same vars as the runs' `dbt build`, so that dbt's partial parse carries over to them.
     cmd = [str(Path(sys.executable).parent / "dbt"), "parse", "--project-dir", str(DBT_PROJECT_DIR),
-           "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"]
+           "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet", "--vars", json.dumps(settings.dbt_vars())]
     subprocess.run(cmd, env=env, check=True)
 
 

@@ -3,15 +3,20 @@
     account-day. An incremental run rebuilds every day from its refresh date on and keeps the days
     before it; `dbt build --full-refresh` (or the first build) builds everything.
 
-    Refresh date = the `refresh_start_date` var (Dagster passes the first day of the partition
-    range it runs) or, without it, the newest day already in the model; minus `lookback_days`, so
-    events that arrive up to lookback_days late are counted. Models whose values depend on earlier
-    days read `history_days` more of their input (e.g. 90 for 90-day windows), never less.
+    Refresh date = the `refresh_start_date` var, else the AHW_REFRESH_START_DATE environment
+    variable (Dagster sets it to the first day of the partition range it runs; read only when dbt
+    executes, so a new date does not invalidate dbt's partial parse), else the newest day already
+    in the model; minus `lookback_days`, so events that arrive up to lookback_days late are counted.
+    Models whose values depend on earlier days read `history_days` more of their input (e.g. 90
+    for 90-day windows), never less.
 #}
 
 {# The first day an incremental run rebuilds, as a SQL date literal. #}
 {% macro refresh_from_date(date_column) -%}
     {%- set start = var('refresh_start_date', none) -%}
+    {%- if not start and execute -%}
+        {%- set start = env_var('AHW_REFRESH_START_DATE', '') -%}
+    {%- endif -%}
     {%- if not start and execute -%}
         {%- set newest = run_query('select cast(max(' ~ date_column ~ ') as date) from ' ~ this) -%}
         {%- set start = newest.columns[0].values()[0] -%}

@@ -54,9 +54,11 @@ def _dbt(env: dict[str, str], warehouse: Path, *args: str, refresh_start: dt.dat
     cmd = [sys.executable, "-m", "dbt.cli.main", "build", "--project-dir", str(DBT_PROJECT_DIR),
            "--profiles-dir", str(DBT_PROJECT_DIR), "--select", SELECT,
            "--exclude-resource-type", "test", "unit_test", "--quiet", *args]
-    if refresh_start is not None:
-        cmd += ["--vars", f"{{refresh_start_date: '{refresh_start.isoformat()}'}}"]
-    _run(cmd, {**env, "AHW_DUCKDB_PATH": str(warehouse)})
+    # as Dagster passes the partition's first day (an environment variable, read when dbt executes)
+    from dagster_project.defs.transform.assets import REFRESH_START_ENV
+
+    _run(cmd, {**env, "AHW_DUCKDB_PATH": str(warehouse),
+               REFRESH_START_ENV: refresh_start.isoformat() if refresh_start else ""})
 
 
 def _copy_raw(source: Path, target: Path, events_before: dt.date | None = None) -> None:
@@ -133,8 +135,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     _copy_raw(source, daily, events_before=FIRST_REFRESH)
     _dbt(env, daily, "--full-refresh")
-    # A daily run as Dagster launches it (the partition's day as refresh_start_date), then one
-    # without the var, as `dbt build` alone runs it (the newest day already built is the reference).
+    # A daily run as Dagster launches it (the partition's day as AHW_REFRESH_START_DATE), then one
+    # without it, as `dbt build` alone runs it (the newest day already built is the reference).
     _land_events(source, daily, FIRST_REFRESH, SECOND_REFRESH - dt.timedelta(days=1))
     _dbt(env, daily, refresh_start=SECOND_REFRESH - dt.timedelta(days=1))
     _land_events(source, daily, SECOND_REFRESH, END_DATE, late=True)

@@ -1,13 +1,12 @@
 """End to end: a simulated company through every asset of the real Dagster job, in process.
 
-One run per module (it is the expensive part): simulate -> ingest -> dbt build (all dbt tests as
-asset checks) -> train -> score. The tests then read what the run left in the warehouse and in
-the Dagster event log.
+The session's shared full_refresh run (tests/finished_run.py): simulate -> ingest -> dbt build (all
+dbt tests as asset checks) -> train -> score -> publish. The tests read what the run left in the
+warehouse and in its Dagster events; they only read, so they use the finished folder as it is.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import dagster as dg
@@ -15,34 +14,17 @@ import pandas as pd
 import pytest
 
 from dagster_project.ml import artifacts
-from dagster_project.partitions import full_refresh_tags
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import connect
-
-END_DATE = dt.date(2026, 11, 22)
-# Long enough for the time-aware split (train, calibration, a one-horizon gap, a 13-week test).
-COMPANY = dict(n_accounts=300, months=16, seed=3, end_date=END_DATE)
+from tests.finished_run import finished_run, use_company
 
 
 @pytest.fixture(scope="module")
 def pipeline_run(tmp_path_factory):
-    """Run the full_refresh job once on a fresh simulated company; yield (result, instance)."""
-    from dagster_project.definitions import defs
-    from dagster_project.simulate import SimulationConfig, generate
-
-    root = tmp_path_factory.mktemp("pipeline")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AHW_DATA_DIR", str(root))
-        mp.setenv("AHW_LANDING_DIR", str(root / "landing"))
-        mp.setenv("AHW_DUCKDB_PATH", str(root / "warehouse.duckdb"))
-        mp.setenv("AHW_ARTIFACTS_DIR", str(root / "models"))
-        # The run happens the morning after the simulated data ends, as it would in production.
-        mp.setenv("AHW_NOW", f"{END_DATE + dt.timedelta(days=1)}T05:00:00")
-        generate(SimulationConfig(**COMPANY), root / "landing")
-        instance = dg.DagsterInstance.ephemeral()
-        result = defs().resolve_job_def("full_refresh").execute_in_process(
-            instance=instance, raise_on_error=False, tags=full_refresh_tags())
-        yield result, instance
+    """The shared full_refresh run; yield its result with the settings pointing at its folder."""
+    run = finished_run(tmp_path_factory)
+    with use_company(run.company):
+        yield run.result
 
 
 def _materialized(result) -> dict[dg.AssetKey, dict]:
@@ -54,7 +36,7 @@ def _materialized(result) -> dict[dg.AssetKey, dict]:
 
 
 def test_every_asset_materializes(pipeline_run):
-    result, _ = pipeline_run
+    result = pipeline_run
     failures = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert result.success, f"failed steps: {failures}"
     from dagster_project.definitions import defs
@@ -64,7 +46,7 @@ def test_every_asset_materializes(pipeline_run):
 
 
 def test_dbt_build_passes_with_every_dbt_test(pipeline_run):
-    result, _ = pipeline_run
+    result = pipeline_run
     evaluations = [
         e.event_specific_data
         for e in result.all_events
@@ -98,7 +80,7 @@ def test_mart_account_health_has_one_row_per_active_account(pipeline_run):
 
 
 def test_churn_model_is_backtested_against_baselines_and_oracle(pipeline_run):
-    result, _ = pipeline_run
+    result = pipeline_run
     meta = _materialized(result)[dg.AssetKey("churn_model")]
     auc = meta["backtest_auc"].value
     assert meta["backtest_folds"].value >= 5
@@ -122,7 +104,7 @@ def test_churn_model_is_backtested_against_baselines_and_oracle(pipeline_run):
 
 
 def test_feature_drift_is_checked_on_every_scoring_run(pipeline_run):
-    result, _ = pipeline_run
+    result = pipeline_run
     drift = [e for e in result.get_asset_check_evaluations() if e.check_name == "feature_drift"]
     assert len(drift) == 1
     assert drift[0].metadata["max_psi"].value >= 0
@@ -175,7 +157,7 @@ def test_alerts_follow_the_rules_and_are_unique(pipeline_run):
 def test_expansion_opportunities_and_model(pipeline_run):
     from dagster_project.health.expansion import UPLIFT_FACTORS
 
-    result, _ = pipeline_run
+    result = pipeline_run
     assert _materialized(result)[dg.AssetKey("expansion_model")]["holdout_auc"].value > 0.6
     with connect(read_only=True) as con:
         opp = con.sql(
@@ -190,7 +172,7 @@ def test_expansion_opportunities_and_model(pipeline_run):
 
 
 def test_business_kpis_and_bands_separate_churn(pipeline_run):
-    result, _ = pipeline_run
+    result = pipeline_run
     with connect(read_only=True) as con:
         kpis = con.sql("SELECT * FROM marts.mart_business_kpis ORDER BY month_start_date").df()
         months = con.execute("SELECT count(DISTINCT month_start_date) FROM marts.fct_mrr_movements").fetchall()[0][0]

@@ -4,7 +4,7 @@
 - the erase_account job removes one account from everywhere and leaves every other row as it was;
 - the retention job prunes old raw events and leaves newer ones as they were.
 
-The module works on its own copy of one full_refresh run (see tests/publish/pipeline.py).
+The module works on its own copy of one full_refresh run (see tests/finished_run.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dagster_project import privacy, publish
 from dagster_project.quality.quarantine import sql_literal
 from dagster_project.quality.sla import run_time
 from dagster_project.settings import get_settings
-from tests.publish.pipeline import company_copy, run_job, use_company
+from tests.finished_run import company_copy, run_job, use_company
 
 NON_TEXT_TYPES = ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER", "DOUBLE", "FLOAT",
                   "BOOLEAN", "DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "DECIMAL")

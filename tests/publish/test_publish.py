@@ -1,7 +1,7 @@
 """Publishing for BI, end to end: the marts of a real run, published atomically and read while refreshing.
 
 The module works on its own copy of one full_refresh run of a small simulated company (see
-pipeline.py). It then runs the daily_refresh job with a reader holding the published file open,
+tests/finished_run.py). It then runs the daily_refresh job with a reader holding the published file open,
 kills a publish midway, and runs a refresh that a blocking check stops.
 """
 
@@ -22,7 +22,7 @@ import pytest
 from dagster_project import publish
 from dagster_project.partitions import full_refresh_tags
 from dagster_project.simulate.faults import inject_faults
-from tests.publish.pipeline import company_copy, run_job, use_company
+from tests.finished_run import company_copy, run_job, use_company
 from tests.publish.reader import fingerprint
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,18 +1,17 @@
 """The Dagster UI end to end: the real webserver and daemon, driven only through the GraphQL API.
 
-One setup per module (it is the expensive part): a small simulated company in a temporary data
-folder, a temporary DAGSTER_HOME, and three processes on loopback, as a deployment runs them:
-a code server that loads `dagster_project.definitions` once, `dagster-webserver` and
-`dagster-daemon` (which dequeues runs and ticks schedules and sensors). The test launches
-`full_refresh` (which trains the champion model) and then `daily_refresh` (which scores with it)
-through GraphQL `launchRun`, waits for both to succeed, and reads back what a data engineer sees
-in the UI: materializations with their metadata, asset check results, schedules, sensors, daemon
-health and the freshness policy on the marts.
+One setup per module: a copy of the session's shared full_refresh run (tests/finished_run.py: a
+simulated company's data folder and the Dagster home that recorded the run, which trained the
+champion model), and three processes on loopback, as a deployment runs them: a code server that
+loads `dagster_project.definitions` once, `dagster-webserver` and `dagster-daemon` (which dequeues
+runs and ticks schedules and sensors). The test launches `daily_refresh` (which scores with the
+champion) through GraphQL `launchRun`, waits for it to succeed, and reads back what a data engineer
+sees in the UI: both runs' materializations with their metadata, asset check results, schedules,
+sensors, daemon health and the freshness policy on the marts.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import signal
@@ -27,31 +26,13 @@ from pathlib import Path
 import pytest
 
 from dagster_project.settings import REPO_ROOT
+from tests.finished_run import DAGSTER_YAML, Company, company_copy, finished_run
 
-END_DATE = dt.date(2026, 11, 22)
-# Half the integration test's company (same history, so the time-aware split still has its training,
-# calibration and test weeks; ~60 churned accounts in the test weeks). It costs ~15 % less CPU; this
-# test checks what the UI shows, the integration test judges the model.
-COMPANY = dict(n_accounts=300, months=16, seed=3, end_date=END_DATE)
 LOCATION = "dagster_project.definitions"
 REPOSITORY = "__repository__"
 STARTUP_TIMEOUT_S = 300
 RUN_TIMEOUT_S = 1200
 FRESHNESS_HOURS = 26
-
-# At most one run at a time: DuckDB allows one writing process per database file.
-DAGSTER_YAML = """\
-telemetry:
-  enabled: false
-run_coordinator:
-  module: dagster.core.run_coordinator
-  class: QueuedRunCoordinator
-  config:
-    max_concurrent_runs: 1
-    dequeue_interval_seconds: 1
-freshness:
-  enabled: true
-"""
 
 METADATA_FIELDS = """
   label
@@ -261,16 +242,18 @@ def _daemons_healthy(ui: DagsterUI) -> bool:
 
 
 @pytest.fixture(scope="module")
-def dagster_ui(tmp_path_factory):
-    """A simulated company, a temporary DAGSTER_HOME and the three Dagster processes; yield a client."""
-    from dagster_project.simulate import SimulationConfig, generate
+def finished(tmp_path_factory) -> tuple[Company, str]:
+    """A private copy of the shared full_refresh run (data folder and Dagster home), and its run id."""
+    return company_copy(tmp_path_factory, "dagster_ui"), finished_run(tmp_path_factory).result.run_id
 
-    root = tmp_path_factory.mktemp("dagster_ui")
-    home, logs = root / "dagster_home", root / "logs"
-    home.mkdir()
+
+@pytest.fixture(scope="module")
+def dagster_ui(finished):
+    """The three Dagster processes on the copy of the finished run; yield a client."""
+    company, _ = finished
+    root, home, logs = company.root, company.dagster_home, company.root / "logs"
     logs.mkdir()
-    (home / "dagster.yaml").write_text(DAGSTER_YAML)
-    generate(SimulationConfig(**COMPANY), root / "landing")
+    assert (home / "dagster.yaml").read_text() == DAGSTER_YAML
 
     code_port, web_port = _free_port(), _free_port()
     (root / "workspace.yaml").write_text(
@@ -278,16 +261,9 @@ def dagster_ui(tmp_path_factory):
     )
     env = {
         **os.environ,
+        **company.environment(),
         "DAGSTER_HOME": str(home),
-        "AHW_DATA_DIR": str(root),
-        "AHW_LANDING_DIR": str(root / "landing"),
-        "AHW_DUCKDB_PATH": str(root / "warehouse.duckdb"),
-        "AHW_ARTIFACTS_DIR": str(root / "models"),
-        "AHW_DATA_DOCS_DIR": str(root / "data_docs"),
-        "AHW_GX_RESULTS_DIR": str(root / "gx_validations"),
         "AHW_FRESHNESS_HOURS": str(FRESHNESS_HOURS),
-        # The runs happen the morning after the simulated data ends, as they would in production.
-        "AHW_NOW": f"{END_DATE + dt.timedelta(days=1)}T05:00:00",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         # The freshness daemon evaluates every 30 s by default; the test reads its verdict sooner.
         "FRESHNESS_DAEMON_INTERVAL_SECONDS": "2",
@@ -322,15 +298,14 @@ def dagster_ui(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def runs(dagster_ui):
-    """Launch full_refresh, then daily_refresh, through GraphQL; yield their run ids once both succeeded."""
-    run_ids = {}
-    for job_name in ("full_refresh", "daily_refresh"):
-        started = time.monotonic()
-        run_ids[job_name] = dagster_ui.launch(job_name)
-        dagster_ui.wait_for_run(run_ids[job_name], job_name)
-        print(f"{job_name}: {time.monotonic() - started:.0f}s")
-    return run_ids
+def runs(dagster_ui, finished):
+    """Launch daily_refresh through GraphQL; return both run ids once it succeeded."""
+    _, full_refresh_run_id = finished
+    started = time.monotonic()
+    run_id = dagster_ui.launch("daily_refresh")
+    dagster_ui.wait_for_run(run_id, "daily_refresh")
+    print(f"daily_refresh: {time.monotonic() - started:.0f}s")
+    return {"full_refresh": full_refresh_run_id, "daily_refresh": run_id}
 
 
 @pytest.fixture(scope="module")
@@ -378,18 +353,15 @@ def test_asset_check_results_are_visible_and_passed(assets, runs):
         or not c["executionForLatestMaterialization"]["evaluation"]["success"]
     }
     # Visible but not a pass, by design: the non-blocking drift warning (a small company's scored
-    # week can differ from its training weeks), and the dbt relationship tests between the partitioned
-    # events and the unpartitioned accounts, which run in full refreshes, not in a one-day partition run.
+    # week can differ from its training weeks).
     by_design = {
         name: status for name, status in not_passed.items()
-        if (name.endswith(":feature_drift") and not checks[name]["blocking"] and status in {"SUCCEEDED", "FAILED"})
-        or (":relationships_" in name and status == "SKIPPED")
+        if name.endswith(":feature_drift") and not checks[name]["blocking"] and status in {"SUCCEEDED", "FAILED"}
     }
     assert {n: s for n, s in not_passed.items() if n not in by_design} == {}
-    assert not any(checks[name]["blocking"] for name in by_design)
-    ran = {name for name, c in checks.items() if name not in by_design or not_passed[name] != "SKIPPED"}
-    assert {name: checks[name]["executionForLatestMaterialization"]["runId"] for name in ran} == {
-        name: expected_run[name] for name in ran}
+    # every check ran in the run that last materialized its asset (the dbt tests of the partitioned
+    # and the unpartitioned models alike: one dbt build per run)
+    assert {name: c["executionForLatestMaterialization"]["runId"] for name, c in checks.items()} == expected_run
 
 
 def test_row_counts_are_visible(assets):

@@ -1,13 +1,17 @@
 """dbt models as Dagster assets: one group per dbt layer folder, dbt tests as asset checks.
 
-The incremental models (dbt tag `incremental`: the events and everything derived per account-day)
-are daily-partitioned; the others are rebuilt in full on every run.
+Every model is built by one dbt invocation per run (`dbt build`: models and their tests in
+dependency order). The assets are daily-partitioned because the incremental models (dbt tag
+`incremental`: the events and everything derived per account-day) rebuild only the days of the
+run's partition range minus the look-back window; the other models are small next to the events
+and are rebuilt in full by every run, whatever its partition.
 """
 
 
 import json
 import os
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -15,9 +19,11 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from dagster_project.defs.transform.project import dbt_project
 from dagster_project.partitions import daily_partitions, refresh_start_date, single_run
-from dagster_project.settings import get_settings
+from dagster_project.settings import Settings, get_settings
 
-INCREMENTAL_TAG = "tag:incremental"
+# dbt reads the first day to rebuild from this variable when it executes (not when it parses), so
+# a new date each day does not invalidate dbt's partial parse (macros/incremental.sql).
+REFRESH_START_ENV = "AHW_REFRESH_START_DATE"
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -30,37 +36,35 @@ class LayerTranslator(DagsterDbtTranslator):
         return super().get_group_name(dbt_resource_props)
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, extra_vars: dict | None = None,
-           full_refresh: bool = False) -> Iterator:
+def dbt_target_path(settings: Settings) -> Path:
+    """dbt's target folder for Dagster runs, one per data folder: it keeps dbt's partial parse
+    between runs (the settings dbt sees, such as the warehouse path, are those of this deployment),
+    so a run parses only what changed instead of the whole project."""
+    return settings.data_dir / "dbt_target"
+
+
+def dbt_build_args(settings: Settings, full_refresh: bool) -> list[str]:
+    """The `dbt build` command line of a run (vars follow the settings, so they are the same every run)."""
+    args = ["build", "--vars", json.dumps(settings.dbt_vars())]
+    return args + (["--full-refresh"] if full_refresh else [])
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=LayerTranslator(),
+            partitions_def=daily_partitions, backfill_policy=single_run)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
+    """Build the selected dbt models and run their tests, in one dbt invocation.
+
+    With a partition (range): the incremental models rebuild the days from its first day minus the
+    look-back window. A full refresh (tag ahw/full_refresh, or no partition): everything rebuilt.
+    """
     settings = get_settings()
+    start = refresh_start_date(context)
     # dbt's profiles.yml reads paths and the PII salt from the environment.
     os.environ.update(settings.export_for_dbt())
-    # The dbt graph runs in several steps (partitioned and unpartitioned models interleave). A test
-    # whose parents span steps (relationships to stg_product__accounts) must run in the step where
-    # the last of them is built, not in the first step that touches one of them (dbt's default).
-    os.environ.setdefault("DBT_INDIRECT_SELECTION", "buildable")
-    args = ["build", "--vars", json.dumps({**settings.dbt_vars(), **(extra_vars or {})})]
-    yield from dbt.cli(args + (["--full-refresh"] if full_refresh else []), context=context).stream()
-
-
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=LayerTranslator(),
-            exclude=INCREMENTAL_TAG)
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """Build the selected dbt models (rebuilt in full) and run their tests."""
-    yield from _build(context, dbt)
-
-
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=LayerTranslator(),
-            select=INCREMENTAL_TAG, partitions_def=daily_partitions, backfill_policy=single_run,
-            name="dbt_incremental_models")
-def dbt_incremental_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """Build the selected incremental models and run their tests.
-
-    With a partition (range): rebuild the days from its first day minus the look-back window.
-    Without one: a full refresh.
-    """
-    start = refresh_start_date(context)
-    if start is None:
-        yield from _build(context, dbt, full_refresh=True)
-    else:
-        yield from _build(context, dbt, extra_vars={"refresh_start_date": start.isoformat()})
+    os.environ[REFRESH_START_ENV] = start.isoformat() if start else ""
+    target = dbt_target_path(settings)
+    target.mkdir(parents=True, exist_ok=True)
+    context.log.info("dbt build: " + (f"incremental models from {start} minus {settings.lookback_days} look-back days"
+                                      if start else "full refresh"))
+    yield from dbt.cli(dbt_build_args(settings, full_refresh=start is None), context=context,
+                       target_path=target).stream()
