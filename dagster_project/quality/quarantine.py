@@ -8,6 +8,11 @@ replaces both from its first day on), so per load:
     landed rows = raw rows + quarantined rows
 
 Duplicate primary keys are not quarantined: they stay in raw and dbt staging removes them.
+
+Every load also records its scope in `quarantine.load_scope` (one row per table: everything, or
+the rows from a first day on). The data-quality checks measure exactly that scope, so a daily run
+judges the days it reloaded, at the cost of those days, instead of diluting a bad delivery in the
+whole history (`scope_predicate`).
 The rules and their order (a row is filed under the first rule it breaks) come from the contract
 and expectations/sla.yml; the same rules are the GX expectations of the raw suites.
 """
@@ -20,10 +25,12 @@ from dataclasses import dataclass, field
 import duckdb
 
 from dagster_project.contract import RAW_SCHEMA, TABLES, RawTable
+from dagster_project.landing import INCREMENTAL_COLUMNS
 from dagster_project.quality.sla import Sla
 
 QUARANTINE_SCHEMA = "quarantine"
 QUARANTINE_COLUMNS = ("quarantine_reason", "quarantine_column", "quarantined_at")
+LOAD_SCOPE_TABLE = f"{QUARANTINE_SCHEMA}.load_scope"
 
 # Reasons, in the order a row is filed (the SLA each one belongs to in brackets).
 NULL_CRITICAL_FIELD = "null_critical_field"  # completeness
@@ -82,6 +89,30 @@ def timestamp_literal(value: dt.datetime) -> str:
 def account_ids_sql() -> str:
     """The known accounts: the account ids left in raw.accounts after its own quarantine."""
     return f"SELECT account_id FROM {RAW_SCHEMA}.accounts WHERE account_id IS NOT NULL"
+
+
+def record_load_scope(con: duckdb.DuckDBPyConnection, table: RawTable, since: tuple[str, dt.date] | None) -> None:
+    """Remember what the last load of `table` replaced: everything (since None) or the rows whose
+    `since[0]` is on or after the day `since[1]`."""
+    con.execute(f"CREATE TABLE IF NOT EXISTS {LOAD_SCOPE_TABLE} "
+                "(table_name VARCHAR PRIMARY KEY, scope_column VARCHAR, loaded_from DATE)")
+    con.execute(f"INSERT OR REPLACE INTO {LOAD_SCOPE_TABLE} VALUES (?, ?, ?)",
+                [table.name, since[0] if since else None, since[1] if since else None])
+
+
+def scope_predicate(table: RawTable, column: str | None = None) -> str:
+    """SQL condition on rows of `table` (or a model derived from it, whose timestamp is `column`):
+    true for the rows of the table's last load. A table never loaded in part (no recorded scope,
+    or a full load) is in scope whole, rows without a timestamp included; after a partial load,
+    only the rows from its first day on are (rows without a timestamp wait for a full load).
+
+    The scope is read when the query runs, so the committed GX suites follow every load."""
+    if table.name not in INCREMENTAL_COLUMNS:
+        return "TRUE"
+    column = column or INCREMENTAL_COLUMNS[table.name]
+    loaded_from = (f"(SELECT max(loaded_from) FROM {LOAD_SCOPE_TABLE} "
+                   f"WHERE table_name = {sql_literal(table.name)})")
+    return f"({loaded_from} IS NULL OR {column} >= {loaded_from})"
 
 
 def quarantine_rules(table: RawTable, sla: Sla, now: dt.datetime) -> list[Rule]:
@@ -156,6 +187,7 @@ def quarantine_table(
             f"quarantine of {raw_name} does not reconcile: {landed} rows landed, {raw_rows} left in raw, "
             f"{quarantined} in {q_name}. A rule condition evaluated differently in the two statements."
         )
+    record_load_scope(con, table, since)
     return QuarantineResult(table=table.name, landed_rows=landed, raw_rows=raw_rows,
                             quarantined_rows=quarantined, by_reason=by_reason)
 

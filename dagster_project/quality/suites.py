@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dagster_project.contract import RAW_SCHEMA, TABLES, RawTable
-from dagster_project.quality.quarantine import QUARANTINE_SCHEMA, account_ids_sql
+from dagster_project.quality.quarantine import QUARANTINE_SCHEMA, account_ids_sql, scope_predicate
 from dagster_project.quality.sla import BLOCK, WARN, Sla, load_sla
 
 DATASOURCE = "warehouse"
@@ -75,8 +75,15 @@ class SuiteSpec:
     expectations: list[ExpectationSpec] = field(default_factory=list)
 
 
+def _where_in_scope(table: RawTable) -> str:
+    """` WHERE <scope of the last load>` for tables loaded in part by daily runs, else nothing."""
+    scope = scope_predicate(table)
+    return "" if scope == "TRUE" else f" WHERE {scope}"
+
+
 def landed_query(table: RawTable) -> str:
-    """Every row of this load: the rows left in raw plus the rows quarantined, contract columns only.
+    """Every row of this load: the rows left in raw plus the rows quarantined, contract columns only,
+    within the scope of the last load (all of it, or the days a daily run reloaded).
 
     Rates are measured on this, so quarantining a row never hides it from the SLA it broke.
     """
@@ -86,7 +93,7 @@ def landed_query(table: RawTable) -> str:
         known = (f", CASE WHEN account_id IS NULL THEN NULL ELSE account_id IN ({account_ids_sql()}) END "
                  f"AS {KNOWN_ACCOUNT_COLUMN}")
     return (f"SELECT {cols}{known} FROM (SELECT {cols} FROM {table.qualified_name} "
-            f"UNION ALL SELECT {cols} FROM {QUARANTINE_SCHEMA}.{table.name}) AS landed")
+            f"UNION ALL SELECT {cols} FROM {QUARANTINE_SCHEMA}.{table.name}) AS landed{_where_in_scope(table)}")
 
 
 def raw_suite(table: RawTable, sla: Sla) -> SuiteSpec:
@@ -124,7 +131,8 @@ def raw_suite(table: RawTable, sla: Sla) -> SuiteSpec:
 
 
 def staging_suite(table: RawTable) -> SuiteSpec:
-    """A staging model: one row per key (duplicates removed), keys and account ids present."""
+    """A staging model: one row per key (duplicates removed), keys and account ids present; within
+    the scope of the raw table's last load."""
     model = f"{STAGING_SCHEMA}.{STAGING_MODELS[table.name]}"
     ex = [
         ExpectationSpec("expect_column_values_to_not_be_null", {"column": table.primary_key}, "completeness", BLOCK, 1.0, ">= non-null rate"),
@@ -132,7 +140,8 @@ def staging_suite(table: RawTable) -> SuiteSpec:
     ]
     if table.account_fk:
         ex.append(ExpectationSpec("expect_column_values_to_not_be_null", {"column": "account_id"}, "completeness", BLOCK, 1.0, ">= non-null rate"))
-    return SuiteSpec(name=model, query=f"SELECT * FROM {model}", key_columns=(table.primary_key,), expectations=ex)
+    return SuiteSpec(name=model, query=f"SELECT * FROM {model}{_where_in_scope(table)}",
+                     key_columns=(table.primary_key,), expectations=ex)
 
 
 def snapshot_suite(sla: Sla) -> SuiteSpec:
@@ -195,14 +204,15 @@ def write_context(root=None) -> list[str]:
 
     context = gx_runtime.get_context(root)
     specs = expected_suites()
-    try:
-        context.data_sources.delete(DATASOURCE)
-    except Exception:  # noqa: BLE001 - absent on the first generation
-        pass
+    # validation definitions first: they can only be listed while their data source exists
     for name in [vd.name for vd in context.validation_definitions.all()]:
         context.validation_definitions.delete(name)
     for suite in list(context.suites.all()):
         context.suites.delete(suite.name)
+    try:
+        context.data_sources.delete(DATASOURCE)
+    except Exception:  # noqa: BLE001 - absent on the first generation
+        pass
     datasource = context.data_sources.add_sql(name=DATASOURCE, connection_string=gx_runtime.CONNECTION_STRING)
     written = []
     for spec in specs.values():

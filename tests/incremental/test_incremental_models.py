@@ -141,7 +141,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _dbt(env, daily, refresh_start=SECOND_REFRESH - dt.timedelta(days=1))
     _land_events(source, daily, SECOND_REFRESH, END_DATE, late=True)
     _dbt(env, daily)
-    return {"source": source, "full": full, "daily": daily}
+    return {"source": source, "full": full, "daily": daily, "env": env}
 
 
 @pytest.mark.parametrize("table", sorted(INCREMENTAL_MODELS))
@@ -189,3 +189,37 @@ def test_a_late_event_outside_the_lookback_window_waits_for_a_full_refresh(built
         landed = con.execute("SELECT count(*) FROM raw.events WHERE event_id = ?", [LATE_OUTSIDE[0]]).fetchall()[0][0]
     staged, _ = _account_day_events(built["daily"], LATE_OUTSIDE[0])
     assert (landed, staged) == (1, 0)
+
+
+def _dbt_test(env: dict[str, str], warehouse: Path, select: str, refresh_start: dt.date | None) -> subprocess.CompletedProcess:
+    from dagster_project.defs.transform.assets import REFRESH_START_ENV
+
+    cmd = [sys.executable, "-m", "dbt.cli.main", "test", "--project-dir", str(DBT_PROJECT_DIR),
+           "--profiles-dir", str(DBT_PROJECT_DIR), "--select", select]
+    return subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True,
+                          env={**env, "AHW_DUCKDB_PATH": str(warehouse),
+                               REFRESH_START_ENV: refresh_start.isoformat() if refresh_start else ""})
+
+
+def test_an_incremental_run_tests_the_days_it_rebuilt(built, tmp_path):
+    """A daily run's dbt tests of an incremental model check the rebuilt days (a fault there fails,
+    one in older days is left to the full refresh, which tests everything)."""
+    warehouse = tmp_path / "faulted.duckdb"
+    warehouse.write_bytes(built["daily"].read_bytes())
+    env = {**built["env"], "DBT_TARGET_PATH": str(tmp_path / "dbt_target")}
+    select = "stg_product__events,test_name:unique"
+    # a duplicated event id on an old day: outside the window of a run for END_DATE
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("INSERT INTO staging.stg_product__events SELECT * FROM staging.stg_product__events "
+                    "WHERE occurred_at < ? ORDER BY event_id LIMIT 1", [FIRST_REFRESH])
+    assert _dbt_test(env, warehouse, select, refresh_start=END_DATE).returncode == 0
+    full = _dbt_test(env, warehouse, select, refresh_start=None)
+    assert full.returncode == 1 and "Got 1 result" in full.stdout, full.stdout[-2000:]
+    # a second one inside the window: the daily run's test finds it (and only it), the full test both
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("INSERT INTO staging.stg_product__events SELECT * FROM staging.stg_product__events "
+                    "WHERE occurred_at >= ? ORDER BY event_id LIMIT 1", [END_DATE])
+    daily = _dbt_test(env, warehouse, select, refresh_start=END_DATE)
+    assert daily.returncode == 1 and "Got 1 result" in daily.stdout, daily.stdout[-2000:]
+    full = _dbt_test(env, warehouse, select, refresh_start=None)
+    assert full.returncode == 1 and "Got 2 results" in full.stdout, full.stdout[-2000:]

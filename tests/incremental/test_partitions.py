@@ -109,3 +109,32 @@ def test_the_sensor_requests_one_run_per_new_delivery(landing):
     # The same file seen again from the same cursor gives the same run key: Dagster runs it once.
     again = landing_files_sensor(dg.build_sensor_context(cursor=cursor))
     assert again.run_key == second.run_key
+
+
+def test_a_partition_runs_checks_judge_the_reloaded_days_not_the_whole_history(landing, monkeypatch):
+    """Orphans in one day's delivery are measured against that day's rows: 1 of 2 new events is an
+    orphan (50 %), although it is only 1 of ~200 rows of the whole table (0.5 %, under the 1 % SLA)."""
+    from dagster_project.defs.quality.checks import raw_accounts_quality, raw_data_quality
+
+    history = pd.date_range("2026-11-01 08:00", "2026-11-16 20:00", periods=200)
+    _events([f"h{i}" for i in range(200)], list(history.astype(str))).to_parquet(landing / "events" / "part-00000.parquet")
+    assets = [*raw_table_assets, raw_accounts_quality, raw_data_quality]
+    monkeypatch.setenv("AHW_NOW", "2026-11-17T05:00:00")  # the full load runs the morning after the history
+    full = dg.materialize(assets, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+                          tags={"ahw/full_refresh": "true"}, partition_key=DAY.isoformat())
+    assert full.success  # the optional tables the company does not provide are empty, and pass
+    delivery = _events(["n1", "n2"], ["2026-11-20 10:00", "2026-11-20 11:00"])
+    delivery.loc[1, "account_id"] = "unknown"
+    delivery.to_parquet(landing / "events" / "received-2026-11-20.parquet")
+    monkeypatch.setenv("AHW_NOW", "2026-11-21T05:00:00")  # the partition of 11-20 reloads 11-17 on
+
+    daily = dg.materialize(assets, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+                           partition_key=DAY.isoformat())
+    checks = {(e.asset_key.path[-1], e.check_name): e for e in daily.get_asset_check_evaluations()}
+    ri = checks[("events", "referential_integrity")]
+    metadata = {k: v.value for k, v in ri.metadata.items()}
+    assert not ri.passed
+    assert (metadata["failing_rows"], metadata["total_rows"]) == (1, 2)
+    # the rows outside the reloaded days are not counted again: completeness is measured on the same 2
+    completeness = {k: v.value for k, v in checks[("events", "completeness")].metadata.items()}
+    assert completeness["total_rows"] == 2
