@@ -281,29 +281,38 @@ def _feature_build_seconds(since: float) -> float:
     return total
 
 
-def run(scale_name: str, out_dir: Path) -> BenchResult:
-    """Run every stage at one scale; returns the measures."""
+def run(scale_name: str, out_dir: Path, reuse_company: bool = False) -> BenchResult:
+    """Run every stage at one scale; returns the measures. With `reuse_company`, the company an
+    earlier bench of the same scale generated (same day) is kept and only the derived data is removed."""
     from dagster_project.simulate import SimulationConfig, generate
 
     scale = SCALES[scale_name]
     root = out_dir / scale_name
+    landing, held = root / "landing", root / "held"
+    reuse = reuse_company and held.is_dir() and any(held.iterdir()) and landing.is_dir()
     if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
+        for path in root.iterdir():
+            if not (reuse and path in (landing, held)):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+    root.mkdir(parents=True, exist_ok=True)
     # The newest daily partition is yesterday (UTC); that day's events are the held-back delivery.
     last_day = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
     _configure_environment(root, dt.datetime.combine(last_day, dt.time(5)))
 
     result = BenchResult(scale=scale_name, config=asdict(scale) | {"end_date": last_day.isoformat()},
                          commit=_git_commit(), started_at=dt.datetime.now(dt.timezone.utc).isoformat())
-    landing, held = root / "landing", root / "held"
     delivery = f"received-{last_day}.parquet"
     with PeakMemory() as memory:
         config = SimulationConfig(n_accounts=scale.accounts, months=scale.months, seed=42, end_date=last_day,
                                   event_volume=scale.event_volume, last_day_file=True)
-        _timed(result, "generate", lambda: generate(config, landing))
-        held.mkdir()
-        shutil.move(landing / "events" / delivery, held / delivery)
+        if reuse and (held / delivery).exists():
+            result.notes.append("generate: the company of an earlier run was reused (--reuse-company)")
+        else:
+            shutil.rmtree(landing, ignore_errors=True)
+            shutil.rmtree(held, ignore_errors=True)
+            _timed(result, "generate", lambda: generate(config, landing))
+            held.mkdir()
+            shutil.move(landing / "events" / delivery, held / delivery)
 
         pipeline = Pipeline()
         dg = pipeline.dg
@@ -370,8 +379,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "data" / "bench",
                         help="folder for the bench data and the JSON results (default data/bench)")
+    parser.add_argument("--reuse-company", action="store_true",
+                        help="keep the simulated company of an earlier bench of this scale (made today) instead of "
+                        "generating it again; everything derived from it is rebuilt")
     args = parser.parse_args(argv)
-    result = run(args.scale, args.out.resolve())
+    result = run(args.scale, args.out.resolve(), reuse_company=args.reuse_company)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = args.out.resolve() / f"{args.scale}-{stamp}.json"
     path.write_text(json.dumps(result.to_json(), indent=2, default=str))

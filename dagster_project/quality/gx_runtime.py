@@ -156,5 +156,9 @@ def validate(suite_names: list[str], expectation_parameters: dict[str, Any], run
                 })
             runs[name] = SuiteRun(suite=name, success=bool(res.success), results=rows)
         if build_docs:
-            context.build_data_docs()
+            rendered = [key for key in context.validation_results_store.list_keys()
+                        if key.run_id.run_name == run_name and key.expectation_suite_identifier.name in runs]
+            # Only this run's results are rendered (and the index): the pages of earlier runs are
+            # already there, and re-rendering every stored result would grow with every day of history.
+            context.build_data_docs(resource_identifiers=rendered)
     return runs

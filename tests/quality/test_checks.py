@@ -41,6 +41,9 @@ def test_clean_data_passes_every_raw_check_and_builds_data_docs(faulted, tmp_pat
     assert ("events", "freshness") in result.verdicts and ("events", "volume") in result.verdicts
     assert (gx_runtime.data_docs_dir() / "index.html").exists()
     assert str(gx_runtime.data_docs_dir()).startswith(str(tmp_path))
+    # the run's validation results are rendered: one page per suite (7 raw tables)
+    pages = list((gx_runtime.data_docs_dir() / "validations").rglob("*.html"))
+    assert len(pages) == 7, pages
     # every measure is in the history
     from dagster_project.warehouse import connect
 
