@@ -106,7 +106,8 @@ select
     cast(seats as {{ dbt.type_int() }}) as seats,
     cast(mrr_usd as {{ type_double() }}) as mrr_usd,
     cast(mrr_usd * 12 as {{ type_double() }}) as arr_usd,
-    cast({{ dbt.datediff('created_date', 'coalesce(current_churn_date, observation_end_date)', 'day') }}
+    -- 0, not negative, for an account created after the newest event (its events not delivered yet)
+    cast(greatest({{ dbt.datediff('created_date', 'coalesce(current_churn_date, observation_end_date)', 'day') }}, 0)
         as {{ dbt.type_int() }}) as tenure_days,
     cast(observation_end_date as date) as as_of_date
 
