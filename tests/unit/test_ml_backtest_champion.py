@@ -88,8 +88,12 @@ def test_first_retrain_promotes_and_stores_its_recipe_and_backtest(tmp_path: Pat
 
 def test_same_recipe_on_newer_data_reuses_the_backtest_and_promotes(tmp_path: Path):
     df = tiny_snapshots()
-    first = retrain(_recipe(), df[df["as_of_date"] < df["as_of_date"].max()], list(FAMILIES), FAMILIES, tmp_path)
-    second = retrain(_recipe(), df, list(FAMILIES), FAMILIES, tmp_path)
+    first = retrain(_recipe(), df, list(FAMILIES), FAMILIES, tmp_path)
+    # A week later: other labelled rows, so another version even within the same second (dropping
+    # only the newest, unlabelled week would train on the very same rows)
+    newer = df.assign(as_of_date=df["as_of_date"] + pd.Timedelta(days=7))
+    second = retrain(_recipe(), newer, list(FAMILIES), FAMILIES, tmp_path)
+    assert second.challenger.version != first.challenger.version
     assert second.champion_version == first.challenger.version
     assert second.champion_backtest is None  # same recipe and features: not run twice
     assert second.promoted and "Same recipe" in second.reason
