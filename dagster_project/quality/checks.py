@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from dagster_project.contract import TABLES, RawTable
-from dagster_project.quality.quarantine import QUARANTINE_SCHEMA, REASON_SLA, UNKNOWN_ACCOUNT, scope_predicate
+from dagster_project.quality.quarantine import QUARANTINE_SCHEMA, REASON_SLA, UNKNOWN_ACCOUNT, landed_rows, scoped_rows
 from dagster_project.quality.sla import BLOCK, WARN, Sla
 from dagster_project.quality.suites import STAGING_MODELS, STAGING_SCHEMA
 
@@ -103,17 +103,17 @@ def outcomes_from_suite(suite: str, results: list[dict[str, Any]], key_columns: 
 # -------------------------------------------------------------------------- SQL measures and examples
 
 
-def landed_sql(table: RawTable) -> str:
-    """The rows of the last load (raw + quarantined, within its scope), as a subquery."""
-    cols = ", ".join(table.columns)
-    return (f"(SELECT {cols} FROM (SELECT {cols} FROM {table.qualified_name} UNION ALL "
-            f"SELECT {cols} FROM {QUARANTINE_SCHEMA}.{table.name}) AS landed WHERE {scope_predicate(table)})")
-
-
 def add_duplicate_details(con: duckdb.DuckDBPyConnection, table: RawTable, outcome: Outcome) -> None:
-    """Rows beyond the first per key, and the most duplicated keys, as landed (like the GX rate)."""
+    """Rows beyond the first per key, and the most duplicated keys, as landed (like the GX rate);
+    one grouping of the keys serves all three."""
     pk = table.primary_key
-    rows, distinct = con.execute(f"SELECT count({pk}), count(DISTINCT {pk}) FROM {landed_sql(table)}").fetchone()
+    rows, distinct, keys = con.execute(
+        f"WITH per_key AS MATERIALIZED (SELECT {pk} AS key, count(*) AS n FROM ({landed_rows(table)}) AS landed "
+        f"WHERE {pk} IS NOT NULL GROUP BY {pk}) "
+        f"SELECT (SELECT coalesce(sum(n), 0) FROM per_key), (SELECT count(*) FROM per_key), "
+        f"(SELECT list([CAST(key AS VARCHAR), CAST(n AS VARCHAR)] ORDER BY n DESC, key) FROM "
+        f"(SELECT key, n FROM per_key WHERE n > 1 ORDER BY n DESC, key LIMIT {MAX_EXAMPLES}))"
+    ).fetchone()
     outcome.failing_rows = int(rows - distinct)
     outcome.total_rows = int(rows)
     if rows == 0:
@@ -121,40 +121,33 @@ def add_duplicate_details(con: duckdb.DuckDBPyConnection, table: RawTable, outco
         # table not provided, a daily run's days without rows; missing keys are completeness's to judge)
         outcome.observed, outcome.passed = 0.0, True
         outcome.detail = "no rows with a key in this load"
-    keys = con.execute(
-        f"SELECT {pk}, count(*) AS n FROM {landed_sql(table)} WHERE {pk} IS NOT NULL GROUP BY {pk} "
-        f"HAVING count(*) > 1 ORDER BY n DESC, {pk} LIMIT {MAX_EXAMPLES}"
-    ).fetchall()
-    outcome.examples = [f"{k} (x{n})" for k, n in keys]
+    outcome.examples = [f"{k} (x{n})" for k, n in keys or []]
 
 
 def add_orphan_details(con: duckdb.DuckDBPyConnection, table: RawTable, outcome: Outcome) -> None:
     """The quarantined orphans: their keys and unknown account ids."""
-    scope = scope_predicate(table)
+    orphans = (f"({scoped_rows(table, f'{QUARANTINE_SCHEMA}.{table.name}')}) AS quarantined "
+               "WHERE quarantine_reason = ?")
     keys = con.execute(
-        f"SELECT DISTINCT {table.primary_key}, account_id FROM {QUARANTINE_SCHEMA}.{table.name} "
-        f"WHERE quarantine_reason = ? AND {scope} ORDER BY ALL LIMIT {MAX_EXAMPLES}", [UNKNOWN_ACCOUNT]
-    ).fetchall()
+        f"SELECT DISTINCT {table.primary_key}, account_id FROM {orphans} ORDER BY ALL LIMIT {MAX_EXAMPLES}",
+        [UNKNOWN_ACCOUNT]).fetchall()
     outcome.examples = [f"{k} (account {a})" for k, a in keys]
     outcome.column = "account_id"
-    outcome.quarantined_rows = con.execute(
-        f"SELECT count(*) FROM {QUARANTINE_SCHEMA}.{table.name} WHERE quarantine_reason = ? AND {scope}",
-        [UNKNOWN_ACCOUNT]).fetchone()[0]
+    outcome.quarantined_rows = con.execute(f"SELECT count(*) FROM {orphans}", [UNKNOWN_ACCOUNT]).fetchone()[0]
 
 
 def quarantine_outcomes(con: duckdb.DuckDBPyConnection, tables: list[str] | None = None) -> list[Outcome]:
     """One outcome per raw table and quarantine reason: the rows moved out of raw in this load."""
     outcomes = []
     for table in [TABLES[t] for t in (tables or list(TABLES))]:
-        scope = scope_predicate(table)
         landed, raw = con.execute(
-            f"SELECT (SELECT count(*) FROM {landed_sql(table)}), "
-            f"(SELECT count(*) FROM {table.qualified_name} WHERE {scope})"
+            f"SELECT (SELECT count(*) FROM ({landed_rows(table)})), "
+            f"(SELECT count(*) FROM ({scoped_rows(table, table.qualified_name)}))"
         ).fetchone()
         rows = con.execute(
             f"SELECT quarantine_reason, quarantine_column, count(*), "
             f"list({table.primary_key} ORDER BY {table.primary_key})[1:{MAX_EXAMPLES}] "
-            f"FROM {QUARANTINE_SCHEMA}.{table.name} WHERE {scope} GROUP BY ALL ORDER BY ALL"
+            f"FROM ({scoped_rows(table, f'{QUARANTINE_SCHEMA}.{table.name}')}) GROUP BY ALL ORDER BY ALL"
         ).fetchall()
         total_q = sum(r[2] for r in rows)
         outcomes.append(Outcome(
@@ -229,11 +222,12 @@ def reconciliation_outcome(con: duckdb.DuckDBPyConnection, table: RawTable) -> O
     """No valid row lost: raw rows = staged rows + duplicates removed by staging (and landed = raw + quarantined)."""
     model = f"{STAGING_SCHEMA}.{STAGING_MODELS[table.name]}"
     pk = table.primary_key
-    scope = scope_predicate(table)  # the rows of the last load (a daily run: the days it reloaded)
+    # the rows of the last load (a daily run: the days it reloaded)
     raw, distinct = con.execute(
-        f"SELECT count(*), count(DISTINCT {pk}) FROM {table.qualified_name} WHERE {scope}").fetchone()
-    quarantined = con.execute(f"SELECT count(*) FROM {QUARANTINE_SCHEMA}.{table.name} WHERE {scope}").fetchone()[0]
-    staged = con.execute(f"SELECT count(*) FROM {model} WHERE {scope}").fetchone()[0]
+        f"SELECT count(*), count(DISTINCT {pk}) FROM ({scoped_rows(table, table.qualified_name)})").fetchone()
+    quarantined = con.execute(
+        f"SELECT count(*) FROM ({scoped_rows(table, f'{QUARANTINE_SCHEMA}.{table.name}')})").fetchone()[0]
+    staged = con.execute(f"SELECT count(*) FROM ({scoped_rows(table, model)})").fetchone()[0]
     removed = raw - distinct
     return Outcome(
         sla="reconciliation", table=model, column=pk, check="raw_equals_staged_plus_removed_duplicates",

@@ -12,7 +12,7 @@ Duplicate primary keys are not quarantined: they stay in raw and dbt staging rem
 Every load also records its scope in `quarantine.load_scope` (one row per table: everything, or
 the rows from a first day on). The data-quality checks measure exactly that scope, so a daily run
 judges the days it reloaded, at the cost of those days, instead of diluting a bad delivery in the
-whole history (`scope_predicate`).
+whole history (`scoped_rows`).
 The rules and their order (a row is filed under the first rule it breaks) come from the contract
 and expectations/sla.yml; the same rules are the GX expectations of the raw suites.
 """
@@ -100,19 +100,32 @@ def record_load_scope(con: duckdb.DuckDBPyConnection, table: RawTable, since: tu
                 [table.name, since[0] if since else None, since[1] if since else None])
 
 
-def scope_predicate(table: RawTable, column: str | None = None) -> str:
-    """SQL condition on rows of `table` (or a model derived from it, whose timestamp is `column`):
-    true for the rows of the table's last load. A table never loaded in part (no recorded scope,
-    or a full load) is in scope whole, rows without a timestamp included; after a partial load,
-    only the rows from its first day on are (rows without a timestamp wait for a full load).
+def scoped_rows(table: RawTable, relation: str, columns: str = "*", column: str | None = None) -> str:
+    """A query of the rows of `relation` (`table`, its quarantine or a model derived from it, whose
+    timestamp is `column`) that belong to the table's last load. A table never loaded in part (no
+    recorded scope, or a full load) is in scope whole, rows without a timestamp included; after a
+    partial load, only the rows from its first day on are (rows without a timestamp wait for a full
+    load).
 
-    The scope is read when the query runs, so the committed GX suites follow every load."""
+    The scope is read when the query runs, so the committed GX suites follow every load. It is two
+    branches, not one OR: DuckDB skips the row groups before the first day only for a plain
+    `column >= <value>`, which keeps a daily run's checks at the cost of the days it reloaded."""
     if table.name not in INCREMENTAL_COLUMNS:
-        return "TRUE"
+        return f"SELECT {columns} FROM {relation}"
     column = column or INCREMENTAL_COLUMNS[table.name]
     loaded_from = (f"(SELECT max(loaded_from) FROM {LOAD_SCOPE_TABLE} "
                    f"WHERE table_name = {sql_literal(table.name)})")
-    return f"({loaded_from} IS NULL OR {column} >= {loaded_from})"
+    return (f"SELECT {columns} FROM {relation} WHERE {column} >= coalesce({loaded_from}, DATE '-infinity') "
+            f"UNION ALL SELECT {columns} FROM {relation} WHERE {column} IS NULL AND {loaded_from} IS NULL")
+
+
+def landed_rows(table: RawTable) -> str:
+    """A query of every row of the table's last load, contract columns only: the rows left in raw
+    plus the rows quarantined. Rates are measured on this, so quarantining a row never hides it
+    from the SLA it broke."""
+    cols = ", ".join(table.columns)
+    return (f"{scoped_rows(table, table.qualified_name, cols)} "
+            f"UNION ALL {scoped_rows(table, f'{QUARANTINE_SCHEMA}.{table.name}', cols)}")
 
 
 def quarantine_rules(table: RawTable, sla: Sla, now: dt.datetime) -> list[Rule]:

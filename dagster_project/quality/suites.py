@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dagster_project.contract import RAW_SCHEMA, TABLES, RawTable
-from dagster_project.quality.quarantine import QUARANTINE_SCHEMA, account_ids_sql, scope_predicate
+from dagster_project.quality.quarantine import account_ids_sql, landed_rows, scoped_rows
 from dagster_project.quality.sla import BLOCK, WARN, Sla, load_sla
 
 DATASOURCE = "warehouse"
@@ -75,25 +75,15 @@ class SuiteSpec:
     expectations: list[ExpectationSpec] = field(default_factory=list)
 
 
-def _where_in_scope(table: RawTable) -> str:
-    """` WHERE <scope of the last load>` for tables loaded in part by daily runs, else nothing."""
-    scope = scope_predicate(table)
-    return "" if scope == "TRUE" else f" WHERE {scope}"
-
-
 def landed_query(table: RawTable) -> str:
-    """Every row of this load: the rows left in raw plus the rows quarantined, contract columns only,
-    within the scope of the last load (all of it, or the days a daily run reloaded).
-
-    Rates are measured on this, so quarantining a row never hides it from the SLA it broke.
-    """
+    """Every row of this load (`quarantine.landed_rows`: raw plus quarantined, within the scope of
+    the last load), with whether its account is known for tables that reference accounts."""
     cols = ", ".join(table.columns)
     known = ""
     if table.account_fk:
         known = (f", CASE WHEN account_id IS NULL THEN NULL ELSE account_id IN ({account_ids_sql()}) END "
                  f"AS {KNOWN_ACCOUNT_COLUMN}")
-    return (f"SELECT {cols}{known} FROM (SELECT {cols} FROM {table.qualified_name} "
-            f"UNION ALL SELECT {cols} FROM {QUARANTINE_SCHEMA}.{table.name}) AS landed{_where_in_scope(table)}")
+    return f"SELECT {cols}{known} FROM ({landed_rows(table)}) AS landed"
 
 
 def raw_suite(table: RawTable, sla: Sla) -> SuiteSpec:
@@ -140,7 +130,7 @@ def staging_suite(table: RawTable) -> SuiteSpec:
     ]
     if table.account_fk:
         ex.append(ExpectationSpec("expect_column_values_to_not_be_null", {"column": "account_id"}, "completeness", BLOCK, 1.0, ">= non-null rate"))
-    return SuiteSpec(name=model, query=f"SELECT * FROM {model}{_where_in_scope(table)}",
+    return SuiteSpec(name=model, query=scoped_rows(table, model),
                      key_columns=(table.primary_key,), expectations=ex)
 
 
