@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import psutil
@@ -52,8 +53,8 @@ class Scale:
 # two 90-day gaps), which 12 months of history do not have.
 SCALES = {
     "small": Scale(accounts=500, months=18, event_volume=1.0),  # about 3 M events
-    "medium": Scale(accounts=2_000, months=18, event_volume=2.7),  # about 20 M events
-    "large": Scale(accounts=10_000, months=18, event_volume=2.7),  # about 100 M events
+    "medium": Scale(accounts=2_000, months=18, event_volume=2.2),  # about 20 M events
+    "large": Scale(accounts=10_000, months=18, event_volume=2.2),  # about 100 M events
 }
 # The pipeline proper: what a first full refresh costs (generating data and the daily refresh are not in it).
 PIPELINE_STAGES = ("ingest", "dbt_full_build", "train", "score", "publish")
@@ -66,6 +67,7 @@ class PeakMemory:
     def __init__(self, interval_seconds: float = 0.2):
         self.interval = interval_seconds
         self.peak_bytes = 0
+        self.stage_peak_bytes = 0  # since the last reset_stage()
         self.load_samples: list[float] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -82,9 +84,14 @@ class PeakMemory:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_bytes = max(self.peak_bytes, self.tree_rss())
+            rss = self.tree_rss()
+            self.peak_bytes = max(self.peak_bytes, rss)
+            self.stage_peak_bytes = max(self.stage_peak_bytes, rss)
             self.load_samples.append(os.getloadavg()[0])
             self._stop.wait(self.interval)
+
+    def reset_stage(self) -> None:
+        self.stage_peak_bytes = self.tree_rss()
 
     @property
     def mean_load(self) -> float:
@@ -104,6 +111,7 @@ class Stage:
     name: str
     seconds: float
     note: str = ""
+    peak_memory_bytes: int = 0  # of the process tree during this stage
 
 
 @dataclass
@@ -118,6 +126,9 @@ class BenchResult:
     floor_seconds: float = 0.0
     feature_build_seconds: float = 0.0
     rows_after_refresh: dict[str, int] = field(default_factory=dict)
+    # per stage: the wall time of each Dagster step, and dbt's execution time of its slowest nodes
+    step_seconds: dict[str, dict[str, float]] = field(default_factory=dict)
+    dbt_node_seconds: dict[str, dict[str, float]] = field(default_factory=dict)
     cpu_count: int = field(default_factory=lambda: os.cpu_count() or 0)
     mean_load_average: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -201,9 +212,9 @@ class Pipeline:
         graph = self.defs.resolve_asset_graph()
         return any(graph.get(key).group_name == group for key in self.asset_keys)
 
-    def run(self, selection, partition_key: str | None = None) -> None:
+    def run(self, selection, partition_key: str | None = None) -> dict[str, float]:
         """Materialize `selection` (with its asset checks) for one daily partition, or else as a full
-        refresh (as `make run` does); fail loudly if any step fails."""
+        refresh (as `make run` does); fail loudly if any step fails. Returns each step's seconds."""
         from dagster_project.partitions import full_refresh_tags
 
         dg = self.dg
@@ -216,14 +227,23 @@ class Pipeline:
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]
             raise RuntimeError(f"bench stage failed in steps {failed}; see the Dagster log above")
+        return {e.step_key: e.event_specific_data.duration_ms / 1000.0
+                for e in result.all_events if e.is_step_success}
 
 
-def _timed(result: BenchResult, name: str, fn, note: str = "") -> None:
+def _timed(result: BenchResult, memory: PeakMemory, name: str, fn, note: str = "") -> None:
+    """Run one stage; record its wall time, peak memory, its Dagster steps' and dbt nodes' times."""
     print(f"[bench] {name} ...", flush=True)
-    started = time.perf_counter()
-    fn()
+    memory.reset_stage()
+    wall_started, started = time.time(), time.perf_counter()
+    steps = fn()
     seconds = time.perf_counter() - started
-    result.stages.append(Stage(name, seconds, note))
+    result.stages.append(Stage(name, seconds, note, memory.stage_peak_bytes))
+    if isinstance(steps, dict) and steps:
+        result.step_seconds[name] = dict(sorted(steps.items(), key=lambda kv: -kv[1]))
+    nodes = _dbt_node_seconds(wall_started)
+    if nodes:
+        result.dbt_node_seconds[name] = nodes
     print(f"[bench] {name}: {seconds:.1f} s", flush=True)
 
 
@@ -256,12 +276,32 @@ def _floor_seconds() -> float:
 FEATURE_MART = "model.account_health.fct_account_features_weekly"
 
 
+def _run_results(since: float) -> list[dict]:
+    """The node results of every run_results.json dbt wrote after `since` (a time.time())."""
+    from dagster_project.defs.transform.assets import dbt_target_path
+    from dagster_project.settings import get_settings
+
+    results = []
+    for path in dbt_target_path(get_settings()).rglob("run_results.json"):
+        if path.stat().st_mtime >= since:
+            results += json.loads(path.read_text()).get("results", [])
+    return results
+
+
+def _dbt_node_seconds(since: float, top: int = 12) -> dict[str, float]:
+    """dbt's execution time of its slowest nodes (models and tests) since `since`."""
+    times: dict[str, float] = {}
+    for r in _run_results(since):
+        kind, _, name = r["unique_id"].split(".")[:3]  # e.g. model.account_health.stg_product__events
+        name = f"{kind} {name}"
+        times[name] = times.get(name, 0.0) + float(r.get("execution_time") or 0.0)
+    return dict(sorted(times.items(), key=lambda kv: -kv[1])[:top])
+
+
 def _feature_build_seconds(since: float) -> float:
     """dbt's own execution time of the weekly feature mart and every model upstream of it, from the
     run_results.json files dbt wrote after `since` (a time.time()). Tests and dbt start-up excluded."""
-    from dagster_project.defs.transform.assets import dbt_target_path
     from dagster_project.defs.transform.project import dbt_project
-    from dagster_project.settings import get_settings
 
     manifest = json.loads(Path(dbt_project.manifest_path).read_text())
     upstream, todo = set(), [FEATURE_MART]
@@ -271,14 +311,7 @@ def _feature_build_seconds(since: float) -> float:
             continue
         upstream.add(node)
         todo += manifest["nodes"][node]["depends_on"]["nodes"]
-    total = 0.0
-    for path in dbt_target_path(get_settings()).rglob("run_results.json"):
-        if path.stat().st_mtime < since:
-            continue
-        for result in json.loads(path.read_text()).get("results", []):
-            if result["unique_id"] in upstream:
-                total += result.get("execution_time", 0.0)
-    return total
+    return sum(r.get("execution_time", 0.0) for r in _run_results(since) if r["unique_id"] in upstream)
 
 
 def run(scale_name: str, out_dir: Path, reuse_company: bool = False) -> BenchResult:
@@ -303,6 +336,7 @@ def run(scale_name: str, out_dir: Path, reuse_company: bool = False) -> BenchRes
                          commit=_git_commit(), started_at=dt.datetime.now(dt.timezone.utc).isoformat())
     delivery = f"received-{last_day}.parquet"
     with PeakMemory() as memory:
+        timed = partial(_timed, result, memory)
         config = SimulationConfig(n_accounts=scale.accounts, months=scale.months, seed=42, end_date=last_day,
                                   event_volume=scale.event_volume, last_day_file=True)
         if reuse and (held / delivery).exists():
@@ -310,7 +344,7 @@ def run(scale_name: str, out_dir: Path, reuse_company: bool = False) -> BenchRes
         else:
             shutil.rmtree(landing, ignore_errors=True)
             shutil.rmtree(held, ignore_errors=True)
-            _timed(result, "generate", lambda: generate(config, landing))
+            timed("generate", lambda: generate(config, landing) and None)  # no Dagster steps
             held.mkdir()
             shutil.move(landing / "events" / delivery, held / delivery)
 
@@ -321,24 +355,24 @@ def run(scale_name: str, out_dir: Path, reuse_company: bool = False) -> BenchRes
 
         # the dbt models only: the health marts (group marts too) are scored after training
         dbt = dg.AssetSelection.assets(dbt_models)
-        _timed(result, "ingest", lambda: pipeline.run(ingest))
+        timed("ingest", lambda: pipeline.run(ingest))
         dbt_started = time.time()
-        _timed(result, "dbt_full_build", lambda: pipeline.run(dbt))
+        timed("dbt_full_build", lambda: pipeline.run(dbt))
         result.feature_build_seconds = _feature_build_seconds(dbt_started)
         result.rows = _count_rows(root / "warehouse.duckdb")
         result.floor_seconds = _floor_seconds()
-        _timed(result, "train", lambda: pipeline.run(dg.AssetSelection.groups("models")))
+        timed("train", lambda: pipeline.run(dg.AssetSelection.groups("models")))
         scored = dg.AssetSelection.all() - ingest - dbt - dg.AssetSelection.groups("models", "publish")
-        _timed(result, "score", lambda: pipeline.run(scored))
+        timed("score", lambda: pipeline.run(scored))
         if pipeline.has_group("publish"):
-            _timed(result, "publish", lambda: pipeline.run(dg.AssetSelection.groups("publish")))
+            timed("publish", lambda: pipeline.run(dg.AssetSelection.groups("publish")))
         else:
             result.notes.append("publish: no asset group `publish` in this version; not measured")
 
         # The next morning: the day's delivery lands and the daily partition of that day runs.
         shutil.move(held / delivery, landing / "events" / delivery)
         os.environ["AHW_NOW"] = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(5)).isoformat()
-        _timed(result, "incremental_refresh", lambda: pipeline.run(ingest | dbt, partition_key=last_day.isoformat()),
+        timed("incremental_refresh", lambda: pipeline.run(ingest | dbt, partition_key=last_day.isoformat()),
                note=f"partition {last_day}: ingest + checks + dbt")
         result.rows_after_refresh = {k: v for k, v in _count_rows(root / "warehouse.duckdb").items()
                                      if k in ("raw.events", "staging.stg_product__events")}
@@ -353,7 +387,14 @@ def render(result: BenchResult) -> str:
     lines = [f"benchmark {result.scale}: {result.config}  commit {result.commit}", "", "rows per table"]
     lines += [f"  {name:<52} {n:>14,}" for name, n in result.rows.items()]
     lines += ["", "wall time per stage"]
-    lines += [f"  {s.name:<24} {s.seconds:>9.1f} s  {s.note}" for s in result.stages]
+    lines += [f"  {s.name:<24} {s.seconds:>9.1f} s  peak {s.peak_memory_bytes / gib:5.2f} GiB  {s.note}"
+              for s in result.stages]
+    for stage, steps in result.step_seconds.items():
+        slow = [f"{key} {seconds:.1f} s" for key, seconds in steps.items() if seconds >= 1.0]
+        lines.append(f"    {stage} steps: {', '.join(slow[:8]) or 'all under 1 s'}")
+    for stage, nodes in result.dbt_node_seconds.items():
+        lines.append(f"    {stage} slowest dbt nodes: "
+                     + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in list(nodes.items())[:6]))
     lines += [
         f"  {'whole pipeline':<24} {result.pipeline_seconds:>9.1f} s  ({' + '.join(PIPELINE_STAGES)})",
         "",

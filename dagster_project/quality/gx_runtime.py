@@ -24,7 +24,13 @@ from typing import Any
 
 from dagster_project.settings import EXPECTATIONS_DIR, Settings, get_settings
 
-CONNECTION_STRING = "duckdb:///${AHW_DUCKDB_PATH}"
+# GX opens the warehouse with the project's DuckDB settings (duckdb-engine passes the URL's query
+# parameters to DuckDB as configuration), not DuckDB's defaults (80 % of the machine's memory).
+CONNECTION_STRING = ("duckdb:///${AHW_DUCKDB_PATH}?memory_limit=${AHW_DUCKDB_MEMORY_LIMIT}"
+                     "&threads=${AHW_DUCKDB_THREADS}&temp_directory=${AHW_DUCKDB_TEMP_DIRECTORY}"
+                     "&preserve_insertion_order=false")
+# the settings the connection string reads (Settings.export_for_dbt names them)
+CONNECTION_ENV = ("AHW_DUCKDB_PATH", "AHW_DUCKDB_MEMORY_LIMIT", "AHW_DUCKDB_THREADS", "AHW_DUCKDB_TEMP_DIRECTORY")
 DATA_DOCS_ENV = "AHW_DATA_DOCS_DIR"
 RESULTS_ENV = "AHW_GX_RESULTS_DIR"
 
@@ -44,8 +50,9 @@ def results_dir(settings: Settings | None = None) -> Path:
 def runtime_environment(settings: Settings | None = None) -> dict[str, str]:
     """The ${...} values of expectations/great_expectations.yml, from the project settings."""
     s = settings or get_settings()
+    duckdb_settings = s.export_for_dbt()
     return {
-        "AHW_DUCKDB_PATH": str(s.duckdb_path),
+        **{name: duckdb_settings[name] for name in CONNECTION_ENV},
         RESULTS_ENV: str(results_dir(s)) + "/",
         DATA_DOCS_ENV: str(data_docs_dir(s)) + "/",
     }
@@ -68,9 +75,11 @@ def get_context(root: Path | None = None, settings: Settings | None = None):
     import great_expectations as gx
 
     _register_duckdb_persisted_connection()
-    env = runtime_environment(settings)
+    s = settings or get_settings()
+    env = runtime_environment(s)
     # The datasource's connection string is substituted from the process environment at run time.
-    os.environ["AHW_DUCKDB_PATH"] = env["AHW_DUCKDB_PATH"]
+    os.environ.update({name: env[name] for name in CONNECTION_ENV})
+    s.duckdb_temp_directory.mkdir(parents=True, exist_ok=True)
     return gx.get_context(mode="file", context_root_dir=str(root or EXPECTATIONS_DIR), runtime_environment=env)
 
 

@@ -7,6 +7,7 @@ import json
 import yaml
 
 from dagster_project.contract import TABLES
+from dagster_project.quality import gx_runtime
 from dagster_project.quality.suites import DATASOURCE, expected_suites
 from dagster_project.settings import EXPECTATIONS_DIR
 
@@ -34,7 +35,9 @@ def test_committed_suites_match_the_generator():
 def test_every_suite_has_a_data_asset_and_a_validation_definition():
     config = yaml.safe_load((EXPECTATIONS_DIR / "great_expectations.yml").read_text())
     assets = config["fluent_datasources"][DATASOURCE]["assets"]
-    assert config["fluent_datasources"][DATASOURCE]["connection_string"] == "duckdb:///${AHW_DUCKDB_PATH}"
+    # the warehouse, opened with the project's memory limit, threads and spill folder
+    assert config["fluent_datasources"][DATASOURCE]["connection_string"] == gx_runtime.CONNECTION_STRING
+    assert "memory_limit=${AHW_DUCKDB_MEMORY_LIMIT}" in gx_runtime.CONNECTION_STRING
     assert config["analytics_enabled"] is False
     for name, spec in expected_suites().items():
         assert assets[name]["query"] == spec.query, f"data asset {name} is stale. {REGENERATE}"
@@ -54,3 +57,24 @@ def test_one_suite_per_raw_table_and_the_training_gate():
 def test_committed_config_has_no_machine_paths():
     text = (EXPECTATIONS_DIR / "great_expectations.yml").read_text()
     assert "/tmp" not in text and "/work" not in text and "/home" not in text
+
+
+def test_gx_opens_the_warehouse_with_the_project_duckdb_settings(tmp_path, monkeypatch):
+    import duckdb
+    import sqlalchemy as sa
+
+    monkeypatch.setenv("AHW_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AHW_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("AHW_DUCKDB_TEMP_DIRECTORY", str(tmp_path / "spill"))
+    monkeypatch.setenv("AHW_DUCKDB_MEMORY_LIMIT", "1GB")
+    monkeypatch.setenv("AHW_DUCKDB_THREADS", "1")
+    duckdb.connect(str(tmp_path / "warehouse.duckdb")).close()
+    engine = gx_runtime.get_context().data_sources.get(DATASOURCE).get_engine()
+    try:
+        with engine.connect() as con:
+            limit, threads, spill = con.execute(sa.text(
+                "SELECT current_setting('memory_limit'), current_setting('threads'), "
+                "current_setting('temp_directory')")).one()
+    finally:
+        engine.dispose()
+    assert (limit, threads, spill) == ("953.6 MiB", 1, str(tmp_path / "spill"))
