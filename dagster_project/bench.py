@@ -322,24 +322,28 @@ def run(scale_name: str, out_dir: Path, reuse_company: bool = False) -> BenchRes
     scale = SCALES[scale_name]
     root = out_dir / scale_name
     landing, held = root / "landing", root / "held"
-    reuse = reuse_company and held.is_dir() and any(held.iterdir()) and landing.is_dir()
+    # The newest daily partition is yesterday (UTC); that day's events are the held-back delivery.
+    last_day = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+    delivery = f"received-{last_day}.parquet"
+    if reuse_company and (landing / "events" / delivery).exists():
+        # an earlier bench of today landed the held-back day in its incremental refresh: hold it back again
+        held.mkdir(exist_ok=True)
+        shutil.move(landing / "events" / delivery, held / delivery)
+    reuse = reuse_company and (held / delivery).exists() and landing.is_dir()
     if root.exists():
         for path in root.iterdir():
             if not (reuse and path in (landing, held)):
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
     root.mkdir(parents=True, exist_ok=True)
-    # The newest daily partition is yesterday (UTC); that day's events are the held-back delivery.
-    last_day = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
     _configure_environment(root, dt.datetime.combine(last_day, dt.time(5)))
 
     result = BenchResult(scale=scale_name, config=asdict(scale) | {"end_date": last_day.isoformat()},
                          commit=_git_commit(), started_at=dt.datetime.now(dt.timezone.utc).isoformat())
-    delivery = f"received-{last_day}.parquet"
     with PeakMemory() as memory:
         timed = partial(_timed, result, memory)
         config = SimulationConfig(n_accounts=scale.accounts, months=scale.months, seed=42, end_date=last_day,
                                   event_volume=scale.event_volume, last_day_file=True)
-        if reuse and (held / delivery).exists():
+        if reuse:
             result.notes.append("generate: the company of an earlier run was reused (--reuse-company)")
         else:
             shutil.rmtree(landing, ignore_errors=True)

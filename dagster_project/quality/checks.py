@@ -103,12 +103,14 @@ def outcomes_from_suite(suite: str, results: list[dict[str, Any]], key_columns: 
 # -------------------------------------------------------------------------- SQL measures and examples
 
 
-def add_duplicate_details(con: duckdb.DuckDBPyConnection, table: RawTable, outcome: Outcome) -> None:
-    """Rows beyond the first per key, and the most duplicated keys, as landed (like the GX rate);
-    one grouping of the keys serves all three."""
+def add_duplicate_details(con: duckdb.DuckDBPyConnection, table: RawTable, outcome: Outcome,
+                          rows_sql: str | None = None) -> None:
+    """Rows beyond the first per key, and the most duplicated keys, of the rows the outcome
+    measured: by default the table as landed (like the GX rate), or the query `rows_sql`; one
+    grouping of the keys serves all three."""
     pk = table.primary_key
     rows, distinct, keys = con.execute(
-        f"WITH per_key AS MATERIALIZED (SELECT {pk} AS key, count(*) AS n FROM ({landed_rows(table)}) AS landed "
+        f"WITH per_key AS MATERIALIZED (SELECT {pk} AS key, count(*) AS n FROM ({rows_sql or landed_rows(table)}) AS measured "
         f"WHERE {pk} IS NOT NULL GROUP BY {pk}) "
         f"SELECT (SELECT coalesce(sum(n), 0) FROM per_key), (SELECT count(*) FROM per_key), "
         f"(SELECT list([CAST(key AS VARCHAR), CAST(n AS VARCHAR)] ORDER BY n DESC, key) FROM "

@@ -97,6 +97,9 @@ def run_staging_checks(run_id: str, settings: Settings | None = None, build_docs
             model = suites.STAGING_MODELS[table.name]
             name = f"{suites.STAGING_SCHEMA}.{model}"
             keys = checks.outcomes_from_suite(name, gx_runs[name].results, list(specs[name].key_columns))
+            for o in keys:
+                if o.sla == "duplicates" and not o.passed:  # which keys, only when there are any
+                    checks.add_duplicate_details(con, table, o, rows_sql=specs[name].query)
             recon = [checks.reconciliation_outcome(con, table)]
             verdicts[(model, STAGING_KEYS_CHECK)] = checks.verdict(keys, f"keys of {name}")
             verdicts[(model, STAGING_RECONCILIATION_CHECK)] = checks.verdict(recon, f"row reconciliation of {name}")

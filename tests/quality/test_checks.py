@@ -153,3 +153,27 @@ def test_clean_data_passes_every_raw_check_at_10x_scale(tmp_path, monkeypatch):
     assert all(r.quarantined_rows == 0 for r in loads.values())
     result = _checks()
     assert {k: v.description for k, v in result.verdicts.items() if not v.passed} == {}
+
+
+def test_a_duplicated_staging_key_blocks_with_the_key_and_an_empty_model_passes(faulted):
+    from dagster_project.quality.suites import STAGING_MODELS
+    from dagster_project.warehouse import connect
+
+    faulted([])
+    with connect() as con:
+        con.execute("CREATE SCHEMA staging")
+        for table, model in STAGING_MODELS.items():
+            con.execute(f"CREATE TABLE staging.{model} AS SELECT * FROM raw.{table}")
+        key = con.execute("SELECT min(event_id) FROM staging.stg_product__events").fetchone()[0]
+        con.execute("INSERT INTO staging.stg_product__events SELECT * FROM raw.events WHERE event_id = ?", [key])
+        con.execute("DELETE FROM staging.stg_feedback__nps_responses")  # a model without rows has no duplicate
+    verdicts = run.run_staging_checks("test-run", build_docs=False).verdicts
+    keys = verdicts[("stg_product__events", run.STAGING_KEYS_CHECK)]
+    assert not keys.passed and keys.severity == "block"
+    assert (keys.metadata["column"], keys.metadata["failing_rows"]) == ("event_id", 1)
+    assert keys.metadata["example_bad_keys"] == f"{key} (x2)"
+    assert not verdicts[("stg_product__events", run.STAGING_RECONCILIATION_CHECK)].passed  # one row too many
+    assert verdicts[("stg_feedback__nps_responses", run.STAGING_KEYS_CHECK)].passed
+    assert not verdicts[("stg_feedback__nps_responses", run.STAGING_RECONCILIATION_CHECK)].passed  # rows lost
+    assert all(v.passed for (model, _), v in verdicts.items()
+               if model not in ("stg_product__events", "stg_feedback__nps_responses"))

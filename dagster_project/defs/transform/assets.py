@@ -44,9 +44,11 @@ def dbt_target_path(settings: Settings) -> Path:
 
 
 def dbt_build_args(settings: Settings, full_refresh: bool) -> list[str]:
-    """The `dbt build` command line of a run (vars follow the settings, so they are the same every run)."""
+    """The `dbt build` command line of a run (vars follow the settings, so they are the same every run).
+    dbt's unit tests check the models' logic, not the data: a full refresh runs them, daily runs
+    (same code, new days) do not."""
     args = ["build", "--vars", json.dumps(settings.dbt_vars())]
-    return args + (["--full-refresh"] if full_refresh else [])
+    return args + (["--full-refresh"] if full_refresh else ["--exclude-resource-type", "unit_test"])
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=LayerTranslator(),
