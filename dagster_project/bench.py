@@ -6,7 +6,8 @@ In a fresh data folder (data/bench/<scale>/): simulate a company whose events of
 held back as that day's delivery; ingest (with the data-quality checks), dbt full build, the floor
 (one DuckDB aggregation pass over raw events by account and day), train, score, publish (when a
 publish asset exists); then land the held-back day and run the one-day incremental refresh
-(ingest + checks + dbt for the newest daily partition). Every stage is a Dagster execution of the
+(ingest + checks + dbt for the newest daily partition), and the rest of that morning's daily job
+(score the new snapshots, publish). Every stage is a Dagster execution of the
 project's own assets, in this process (dbt runs as its child process).
 
 Prints rows per table, wall time per stage, the peak memory of the whole process tree (this
@@ -146,6 +147,11 @@ class BenchResult:
         return self.seconds("ingest") + self.seconds("dbt_full_build")
 
     @property
+    def daily_job_seconds(self) -> float:
+        """A morning's whole daily_refresh job: the incremental refresh, then score and publish."""
+        return self.seconds("incremental_refresh") + self.seconds("daily_score_publish")
+
+    @property
     def incremental_ratio(self) -> float:
         return self.seconds("incremental_refresh") / self.full_build_seconds
 
@@ -165,6 +171,7 @@ class BenchResult:
     def to_json(self) -> dict:
         data = asdict(self)
         data.update(pipeline_seconds=self.pipeline_seconds, full_build_seconds=self.full_build_seconds,
+                    daily_job_seconds=self.daily_job_seconds,
                     incremental_ratio=self.incremental_ratio, floor_ratio=self.floor_ratio, targets=self.targets())
         return data
 
@@ -378,6 +385,9 @@ def run(scale_name: str, out_dir: Path, reuse_company: bool = False) -> BenchRes
         os.environ["AHW_NOW"] = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(5)).isoformat()
         timed("incremental_refresh", lambda: pipeline.run(ingest | dbt, partition_key=last_day.isoformat()),
                note=f"partition {last_day}: ingest + checks + dbt")
+        # the rest of the morning's daily_refresh job: score the new week's snapshots, publish
+        timed("daily_score_publish", lambda: {**pipeline.run(scored), **pipeline.run(dg.AssetSelection.groups("publish"))}
+              if pipeline.has_group("publish") else pipeline.run(scored), note="score + publish after the refresh")
         result.rows_after_refresh = {k: v for k, v in _count_rows(root / "warehouse.duckdb").items()
                                      if k in ("raw.events", "staging.stg_product__events")}
     result.peak_memory_bytes = memory.peak_bytes
@@ -409,6 +419,7 @@ def render(result: BenchResult) -> str:
         f"= {result.floor_ratio:.1f}x",
         f"incremental vs full build   {result.seconds('incremental_refresh'):.1f} s / "
         f"{result.full_build_seconds:.1f} s = {100 * result.incremental_ratio:.1f} %",
+        f"daily_refresh job           {result.daily_job_seconds:.1f} s (incremental refresh + score + publish)",
         "",
         "targets (SPEC section 9, stated for the large scale)",
     ]
