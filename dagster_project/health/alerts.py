@@ -98,7 +98,8 @@ def score_change(history: pd.DataFrame, days: int = COMPARISON_DAYS) -> pd.DataF
     `score_change` = health_score - reference_score (NaN when there is no earlier row).
     """
     frame = history.copy()
-    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
+    # one unit for dates and the shifted dates, whatever the input's (merge_asof needs equal units)
+    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"]).astype("datetime64[us]")
     frame = frame.sort_values(["as_of_date", "account_id"], kind="stable").reset_index(drop=True)
     left = frame.assign(_target=frame["as_of_date"] - pd.Timedelta(days=days))
     right = frame[["account_id", "as_of_date", "health_score"]].rename(
@@ -127,50 +128,63 @@ def derive_alerts(history: pd.DataFrame, policy: AlertPolicy | None = None) -> p
     rows["previous_band"] = rows.groupby("account_id")["health_band"].shift(1)
     rows["previous_row_score"] = rows.groupby("account_id")["health_score"].shift(1)
 
-    alerts: list[dict] = []
-    last_drop: dict[str, tuple[pd.Timestamp, int]] = {}  # account -> (date, tier) of its last drop alert
-    tiers = {policy.minor.severity: 1, policy.moderate.severity: 2, policy.major.severity: 3}
-    for row in rows.itertuples(index=False):
-        drop = -row.score_change if pd.notna(row.score_change) else np.nan
-        rule = policy.drop_rule(drop) if pd.notna(drop) else None
-        if rule is not None:
-            tier = tiers[rule.severity]
-            previous = last_drop.get(row.account_id)
-            repeated = previous is not None and (row.as_of_date - previous[0]).days < COMPARISON_DAYS \
-                and tier <= previous[1]
-            if not repeated:
-                last_drop[row.account_id] = (row.as_of_date, tier)
-                alerts.append(_alert(row, SCORE_DROP, rule, row.reference_score, drop,
-                                     row.previous_band if isinstance(row.previous_band, str) else row.health_band))
-        if isinstance(row.previous_band, str) and BAND_RANK[row.health_band] < BAND_RANK[row.previous_band]:
-            band_rule = AlertRule(
-                f"band_to_{row.health_band}", policy.band_playbooks[row.health_band],
-                policy.band_owner_role, policy.band_respond_within_hours,
-            )
-            alerts.append(_alert(row, BAND_WORSENED, band_rule, row.previous_row_score,
-                                 row.previous_row_score - row.health_score, row.previous_band))
-    out = pd.DataFrame(alerts, columns=ALERT_COLUMNS)
+    # score drops: the tier of each row's drop (0 = none), then once per event (a loop over the
+    # drops only: whether a drop repeats depends on the drop alerts raised before it)
+    drop = -rows["score_change"]
+    rules = [policy.minor, policy.moderate, policy.major]
+    tier = np.select([drop >= policy.major_min, drop >= policy.moderate_min, drop >= policy.minor_min], [3, 2, 1], 0)
+    drops = rows[tier > 0].assign(_tier=tier[tier > 0])
+    days = drops["as_of_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    keep = np.zeros(len(drops), dtype=bool)
+    last_drop: dict[str, tuple[int, int]] = {}  # account -> (day, tier) of its last drop alert
+    for i, (account, day, t) in enumerate(zip(drops["account_id"], days, drops["_tier"])):
+        previous = last_drop.get(account)
+        if previous is None or day - previous[0] >= COMPARISON_DAYS or t > previous[1]:
+            last_drop[account] = (day, t)
+            keep[i] = True
+    drops = drops[keep]
+    drop_rules = drops["_tier"].map(lambda t: rules[t - 1])
+    drop_alerts = _alerts(
+        drops, SCORE_DROP, drop_rules, previous_score=drops["reference_score"],
+        decrement=-drops["score_change"], band_from=drops["previous_band"].where(
+            drops["previous_band"].map(lambda b: isinstance(b, str)), drops["health_band"]))
+
+    # band worsening: the band is worse than at the account's previous row
+    rank = rows["health_band"].map(BAND_RANK)
+    previous_rank = rows["previous_band"].map(lambda b: BAND_RANK[b] if isinstance(b, str) else np.nan)
+    worse = rows[rank < previous_rank]
+    band_rules = worse["health_band"].map(lambda band: AlertRule(
+        f"band_to_{band}", policy.band_playbooks[band], policy.band_owner_role, policy.band_respond_within_hours))
+    band_alerts = _alerts(
+        worse, BAND_WORSENED, band_rules, previous_score=worse["previous_row_score"],
+        decrement=worse["previous_row_score"] - worse["health_score"], band_from=worse["previous_band"])
+
+    out = pd.concat([drop_alerts, band_alerts], ignore_index=True)[ALERT_COLUMNS]
     return out.sort_values(["alert_date", "account_id", "alert_type"], kind="stable").reset_index(drop=True)
 
 
-def _alert(row, alert_type: str, rule: AlertRule, previous_score, decrement, band_from) -> dict:
-    date = pd.Timestamp(row.as_of_date).date()
-    raised_at = pd.Timestamp(date) + pd.Timedelta(days=1) if row.is_backfilled else pd.Timestamp(row.scored_at)
-    return {
-        "alert_id": f"{row.account_id}:{date.isoformat()}:{alert_type}",
-        "account_id": row.account_id,
-        "alert_date": date,
+def _alerts(rows: pd.DataFrame, alert_type: str, rules: pd.Series, previous_score: pd.Series,
+            decrement: pd.Series, band_from: pd.Series) -> pd.DataFrame:
+    """The alerts of `rows` (one per row), each with its rule (severity, playbook, owner, deadline)."""
+    dates = pd.to_datetime(rows["as_of_date"])
+    backfilled = rows["is_backfilled"].astype(bool)
+    raised_at = (dates + pd.Timedelta(days=1)).where(backfilled, pd.to_datetime(rows["scored_at"]))
+    hours = rules.map(lambda rule: rule.respond_within_hours).astype("int64")
+    return pd.DataFrame({
+        "alert_id": rows["account_id"] + ":" + dates.dt.strftime("%Y-%m-%d") + f":{alert_type}",
+        "account_id": rows["account_id"],
+        "alert_date": dates.dt.date,
         "alert_type": alert_type,
-        "severity": rule.severity,
-        "previous_score": int(previous_score),
-        "current_score": int(row.health_score),
-        "score_decrement": int(decrement),
+        "severity": rules.map(lambda rule: rule.severity),
+        "previous_score": previous_score.astype("int64"),
+        "current_score": rows["health_score"].astype("int64"),
+        "score_decrement": decrement.astype("int64"),
         "band_from": band_from,
-        "band_to": row.health_band,
-        "playbook": rule.playbook,
-        "owner_role": rule.owner_role,
+        "band_to": rows["health_band"],
+        "playbook": rules.map(lambda rule: rule.playbook),
+        "owner_role": rules.map(lambda rule: rule.owner_role),
         "raised_at": raised_at,
-        "respond_by": raised_at + pd.Timedelta(hours=rule.respond_within_hours),
-        "is_backfilled": bool(row.is_backfilled),
-        "top_drivers": row.top_drivers,
-    }
+        "respond_by": raised_at + pd.to_timedelta(hours, unit="h"),
+        "is_backfilled": backfilled,
+        "top_drivers": rows["top_drivers"],
+    }, columns=ALERT_COLUMNS)
