@@ -102,13 +102,16 @@ def use_company(company: Company) -> Iterator[None]:
 
 def run_job(name: str, instance: dg.DagsterInstance | None = None, **kwargs) -> dg.ExecuteInProcessResult:
     """Run one job of the project's definitions in process (default: on an ephemeral instance).
-    full_refresh runs as a full refresh, daily_refresh on the newest daily partition."""
+    full_refresh runs as a full refresh, daily_refresh on the newest daily partition unless its
+    tags name a partition or a partition range (a backfill)."""
     from dagster_project.definitions import defs
     from dagster_project.partitions import daily_partitions, full_refresh_tags
 
     if name == "full_refresh":
         kwargs.setdefault("tags", full_refresh_tags())
-    elif name == "daily_refresh" and "dagster/partition" not in kwargs.get("tags", {}):
+    elif name == "daily_refresh" and not any(
+            tag == "dagster/partition" or tag.startswith("dagster/asset_partition_range")
+            for tag in kwargs.get("tags", {})):
         kwargs.setdefault("partition_key", daily_partitions.get_last_partition_key())
     return defs().resolve_job_def(name).execute_in_process(
         instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False, **kwargs
