@@ -70,15 +70,15 @@ class AlertPolicy:
                 "Fix AHW_ALERT_MINOR_DROP_POINTS / AHW_ALERT_MODERATE_DROP_POINTS / AHW_ALERT_MAJOR_DROP_POINTS."
             )
 
-    def drop_rule(self, drop: float) -> AlertRule | None:
-        """The rule for a score drop of `drop` points, None when below the minor tier."""
-        if drop >= self.major_min:
-            return self.major
-        if drop >= self.moderate_min:
-            return self.moderate
-        if drop >= self.minor_min:
-            return self.minor
-        return None
+    def drop_tiers(self, drop) -> np.ndarray:
+        """The tier of each score drop (points; NaN = no earlier score): 0 below the minor tier,
+        then 1, 2, 3 = minor, moderate, major (the index + 1 of its rule in `drop_rules`)."""
+        drop = np.asarray(drop, dtype=float)
+        return np.select([drop >= self.major_min, drop >= self.moderate_min, drop >= self.minor_min], [3, 2, 1], 0)
+
+    @property
+    def drop_rules(self) -> tuple[AlertRule, AlertRule, AlertRule]:
+        return (self.minor, self.moderate, self.major)
 
 
 ALERT_COLUMNS = [
@@ -130,9 +130,7 @@ def derive_alerts(history: pd.DataFrame, policy: AlertPolicy | None = None) -> p
 
     # score drops: the tier of each row's drop (0 = none), then once per event (a loop over the
     # drops only: whether a drop repeats depends on the drop alerts raised before it)
-    drop = -rows["score_change"]
-    rules = [policy.minor, policy.moderate, policy.major]
-    tier = np.select([drop >= policy.major_min, drop >= policy.moderate_min, drop >= policy.minor_min], [3, 2, 1], 0)
+    tier = policy.drop_tiers(-rows["score_change"])
     drops = rows[tier > 0].assign(_tier=tier[tier > 0])
     days = drops["as_of_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     keep = np.zeros(len(drops), dtype=bool)
@@ -143,7 +141,7 @@ def derive_alerts(history: pd.DataFrame, policy: AlertPolicy | None = None) -> p
             last_drop[account] = (day, t)
             keep[i] = True
     drops = drops[keep]
-    drop_rules = drops["_tier"].map(lambda t: rules[t - 1])
+    drop_rules = drops["_tier"].map(lambda t: policy.drop_rules[t - 1])
     drop_alerts = _alerts(
         drops, SCORE_DROP, drop_rules, previous_score=drops["reference_score"],
         decrement=-drops["score_change"], band_from=drops["previous_band"].where(
