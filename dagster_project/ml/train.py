@@ -129,7 +129,8 @@ class TrainedModel:
 
     @property
     def version(self) -> str:
-        """E.g. churn-20240708T060000-1a2b3c4d: model name, training time (UTC), data fingerprint."""
+        """E.g. churn-20240708T060000-1a2b3c4d: model name, training time (UTC), and a fingerprint of
+        the training data and settings (hyperparameters, rounds)."""
         return self.metadata["version"]
 
     @property
@@ -267,8 +268,14 @@ def train_churn_model(
     name = model_name or _model_name(label)
     gain = booster.feature_importance(importance_type="gain")
 
+    # data and training settings: two models trained in the same second get the same version only
+    # when they are the same model
+    settings = json.dumps({"params": full_params, "rounds": num_boost_round, "early": early_stopping_rounds},
+                          sort_keys=True, default=str)
+    model_fingerprint = hashlib.sha256(f"{fingerprint}:{settings}".encode()).hexdigest()
+
     metadata = {
-        "version": f"{name}-{trained_at:%Y%m%dT%H%M%S}-{fingerprint[:8]}",
+        "version": f"{name}-{trained_at:%Y%m%dT%H%M%S}-{model_fingerprint[:8]}",
         "model_name": name,
         "label": label,
         "horizon_days": int(horizon_days),

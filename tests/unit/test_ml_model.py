@@ -8,6 +8,8 @@ NULL labels for the last 90 days (censored).
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -112,9 +114,18 @@ def test_training_is_deterministic(model, snapshots):
     assert again.metadata["data_fingerprint"] == model.metadata["data_fingerprint"]
 
 
+def test_the_version_tells_two_models_of_one_second_apart(snapshots):
+    at = datetime(2026, 11, 23, 5, tzinfo=UTC)
+    same = [train_churn_model(snapshots, FEATURES, LABEL, HORIZON, trained_at=at) for _ in range(2)]
+    other = train_churn_model(snapshots, FEATURES, LABEL, HORIZON, params={"min_data_in_leaf": 50}, trained_at=at)
+    assert same[0].version == same[1].version  # the same data and settings: the same model
+    assert other.version != same[0].version  # other settings on the same data: another model
+    assert other.metadata["data_fingerprint"] == same[0].metadata["data_fingerprint"]
+
+
 def test_metadata_describes_the_model(model, snapshots):
     meta = model.metadata
-    assert meta["version"].startswith("churn-") and meta["version"].endswith(meta["data_fingerprint"][:8])
+    assert re.fullmatch(r"churn-\d{8}T\d{6}-[0-9a-f]{8}", meta["version"])
     assert meta["features"] == FEATURES
     assert meta["categorical_features"] == ["plan", "region"]
     assert set(meta["windows"]) == {"train", "calibration", "test"}
