@@ -201,6 +201,10 @@ def _configure_environment(root: Path, now: dt.datetime) -> None:
     })
 
 
+class StepSeconds(dict):
+    """Seconds per Dagster step of one run (a stage's result, told apart from what other stages return)."""
+
+
 class Pipeline:
     """Runs selections of the project's assets in this process, on one ephemeral Dagster instance."""
 
@@ -219,7 +223,7 @@ class Pipeline:
         graph = self.defs.resolve_asset_graph()
         return any(graph.get(key).group_name == group for key in self.asset_keys)
 
-    def run(self, selection, partition_key: str | None = None) -> dict[str, float]:
+    def run(self, selection, partition_key: str | None = None) -> StepSeconds:
         """Materialize `selection` (with its asset checks) for one daily partition, or else as a full
         refresh (as `make run` does); fail loudly if any step fails. Returns each step's seconds."""
         from dagster_project.partitions import full_refresh_tags
@@ -234,8 +238,8 @@ class Pipeline:
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]
             raise RuntimeError(f"bench stage failed in steps {failed}; see the Dagster log above")
-        return {e.step_key: e.event_specific_data.duration_ms / 1000.0
-                for e in result.all_events if e.is_step_success}
+        return StepSeconds({e.step_key: e.event_specific_data.duration_ms / 1000.0
+                            for e in result.all_events if e.is_step_success})
 
 
 def _timed(result: BenchResult, memory: PeakMemory, name: str, fn, note: str = "") -> None:
@@ -243,11 +247,11 @@ def _timed(result: BenchResult, memory: PeakMemory, name: str, fn, note: str = "
     print(f"[bench] {name} ...", flush=True)
     memory.reset_stage()
     wall_started, started = time.time(), time.perf_counter()
-    steps = fn()
+    outcome = fn()
     seconds = time.perf_counter() - started
     result.stages.append(Stage(name, seconds, note, memory.stage_peak_bytes))
-    if isinstance(steps, dict) and steps:
-        result.step_seconds[name] = dict(sorted(steps.items(), key=lambda kv: -kv[1]))
+    if isinstance(outcome, StepSeconds) and outcome:
+        result.step_seconds[name] = dict(sorted(outcome.items(), key=lambda kv: -kv[1]))
     nodes = _dbt_node_seconds(wall_started)
     if nodes:
         result.dbt_node_seconds[name] = nodes
@@ -355,7 +359,7 @@ def run(scale_name: str, out_dir: Path, reuse_company: bool = False) -> BenchRes
         else:
             shutil.rmtree(landing, ignore_errors=True)
             shutil.rmtree(held, ignore_errors=True)
-            timed("generate", lambda: generate(config, landing) and None)  # no Dagster steps
+            timed("generate", lambda: generate(config, landing))
             held.mkdir()
             shutil.move(landing / "events" / delivery, held / delivery)
 
@@ -386,8 +390,8 @@ def run(scale_name: str, out_dir: Path, reuse_company: bool = False) -> BenchRes
         timed("incremental_refresh", lambda: pipeline.run(ingest | dbt, partition_key=last_day.isoformat()),
                note=f"partition {last_day}: ingest + checks + dbt")
         # the rest of the morning's daily_refresh job: score the new week's snapshots, publish
-        timed("daily_score_publish", lambda: {**pipeline.run(scored), **pipeline.run(dg.AssetSelection.groups("publish"))}
-              if pipeline.has_group("publish") else pipeline.run(scored), note="score + publish after the refresh")
+        timed("daily_score_publish", lambda: pipeline.run(scored | dg.AssetSelection.groups("publish")),
+              note="score + publish after the refresh")
         result.rows_after_refresh = {k: v for k, v in _count_rows(root / "warehouse.duckdb").items()
                                      if k in ("raw.events", "staging.stg_product__events")}
     result.peak_memory_bytes = memory.peak_bytes
