@@ -6,6 +6,9 @@ incremental dbt models rebuild those days. A run tagged `ahw/full_refresh` (or a
 on the first partition) is a full refresh: everything reloaded and rebuilt, whatever the partition.
 `make run` and the tests run `full_refresh` that way, on the newest partition (`full_refresh_tags`):
 one partition per asset to record, not one per day of history.
+
+"Newest" is the project's clock (`core.clock`), not Dagster's: with `AHW_NOW` pinned, the newest
+partition is the day before the pinned time, whatever day the machine thinks it is.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import datetime as dt
 
 import dagster as dg
 
+from dagster_project.core import clock
 from dagster_project.settings import get_settings
 
 FULL_REFRESH_TAG = "ahw/full_refresh"
@@ -26,9 +30,16 @@ daily_partitions = dg.DailyPartitionsDefinition(start_date=get_settings().partit
 single_run = dg.BackfillPolicy.single_run()
 
 
+def newest_partition_key(at: dt.datetime | None = None) -> str | None:
+    """The newest complete daily partition at the project's "now" (`AHW_NOW`, else `at`, else the
+    wall clock); None before the first partition has ended."""
+    with dg.partition_loading_context(effective_dt=clock.now_utc(at)):
+        return daily_partitions.get_last_partition_key()
+
+
 def full_refresh_tags() -> dict[str, str]:
     """Run tags of a full refresh (make run, the tests, the benchmark): the newest partition, tagged."""
-    return {"dagster/partition": daily_partitions.get_last_partition_key(), FULL_REFRESH_TAG: "true"}
+    return {"dagster/partition": newest_partition_key(), FULL_REFRESH_TAG: "true"}
 
 
 def refresh_start_date(context: dg.AssetExecutionContext) -> dt.date | None:

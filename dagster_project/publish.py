@@ -33,6 +33,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.core import clock
 from dagster_project.quality.quarantine import sql_literal
 
 MARTS_SCHEMA = "marts"
@@ -190,7 +191,7 @@ def _prune(publish_dir: Path, keep: int = KEEP_VERSIONS) -> list[str]:
 def publish_with(publish_dir: Path, fill: Filler, run_id: str, source: str,
                  published_at: dt.datetime | None = None) -> dict:
     """Write a new published set with `fill`, then make it current atomically. Returns its manifest."""
-    published_at = published_at or dt.datetime.now(dt.timezone.utc)
+    published_at = published_at or clock.now_utc()
     version = _version_name(published_at, run_id)
     with _publish_lock(publish_dir):
         versions_dir = publish_dir / VERSIONS

@@ -105,14 +105,14 @@ def run_job(name: str, instance: dg.DagsterInstance | None = None, **kwargs) -> 
     full_refresh runs as a full refresh, daily_refresh on the newest daily partition unless its
     tags name a partition or a partition range (a backfill)."""
     from dagster_project.definitions import defs
-    from dagster_project.partitions import daily_partitions, full_refresh_tags
+    from dagster_project.partitions import full_refresh_tags, newest_partition_key
 
     if name == "full_refresh":
         kwargs.setdefault("tags", full_refresh_tags())
     elif name == "daily_refresh" and not any(
             tag == "dagster/partition" or tag.startswith("dagster/asset_partition_range")
             for tag in kwargs.get("tags", {})):
-        kwargs.setdefault("partition_key", daily_partitions.get_last_partition_key())
+        kwargs.setdefault("partition_key", newest_partition_key())
     return defs().resolve_job_def(name).execute_in_process(
         instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False, **kwargs
     )

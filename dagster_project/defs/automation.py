@@ -18,7 +18,7 @@ import hashlib
 import dagster as dg
 
 from dagster_project.landing import FILE_PATTERNS
-from dagster_project.partitions import daily_partitions
+from dagster_project.partitions import daily_partitions, newest_partition_key
 from dagster_project.settings import get_settings
 
 MODELS = dg.AssetSelection.groups("models")
@@ -48,15 +48,23 @@ weekly_retrain_job = dg.define_asset_job(
     "backtest is not worse. Then rescore and republish.",
 )
 
-daily_refresh_schedule = dg.build_schedule_from_partitioned_job(
-    daily_refresh_job,
+
+
+@dg.schedule(
+    job=daily_refresh_job,
     name="daily_refresh_schedule",
-    hour_of_day=5,
-    minute_of_hour=0,
+    cron_schedule="0 5 * * *",
+    execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every morning at 05:00 UTC, for the day that just ended (the newest partition), so health "
-    "scores are ready before the CS team starts.",
+    "scores are ready before the CS team starts. The day comes from the project's clock: the tick's time, "
+    "or AHW_NOW when it is pinned.",
 )
+def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
+    partition_key = newest_partition_key(context.scheduled_execution_time)
+    if partition_key is None:
+        return dg.SkipReason(f"no daily partition yet (they start on {get_settings().partitions_start_date})")
+    return dg.RunRequest(run_key=partition_key, partition_key=partition_key)
 
 weekly_retrain_schedule = dg.ScheduleDefinition(
     name="weekly_retrain_schedule",
@@ -84,7 +92,7 @@ def landing_files_sensor(context: dg.SensorEvaluationContext):
     new = [(p, st) for p, st in stats if st.st_mtime > newest_seen]
     if not new:
         return dg.SkipReason(f"no new or changed files in {landing_dir}")
-    partition_key = daily_partitions.get_last_partition_key()
+    partition_key = newest_partition_key()
     if partition_key is None:
         return dg.SkipReason(f"no daily partition yet (they start on {get_settings().partitions_start_date})")
     signature = "\n".join(f"{p.relative_to(landing_dir)}:{st.st_size}:{st.st_mtime_ns}" for p, st in new)

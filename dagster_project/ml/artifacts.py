@@ -18,12 +18,12 @@ import json
 import os
 import shutil
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
 
+from dagster_project.core import clock
 from dagster_project.ml.train import IsotonicCalibrator, TrainedModel, json_safe
 
 CHAMPION_FILE = "champion.json"
@@ -73,7 +73,7 @@ def promote_model(root_dir: str | Path, version: str) -> Path:
         raise FileNotFoundError(f"Cannot promote {version}: {root / version} lacks {', '.join(missing)}.")
     pointer = root / CHAMPION_FILE
     tmp = root / f".{CHAMPION_FILE}.tmp"
-    _write_json(tmp, {"version": version, "promoted_at": datetime.now(UTC).isoformat(timespec="seconds")})
+    _write_json(tmp, {"version": version, "promoted_at": clock.now_utc().isoformat(timespec="seconds")})
     os.replace(tmp, pointer)  # atomic: readers see the old or the new champion, never half a file
     return pointer
 

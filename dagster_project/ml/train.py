@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 
+from dagster_project.core import clock
 from dagster_project.ml.dataset import (
     ID_COLUMNS,
     SNAPSHOT_TABLE,
@@ -264,7 +265,7 @@ def train_churn_model(
 
     used = pd.concat([split.train, split.calibration, split.test])
     fingerprint = data_fingerprint(used, [*ID_COLUMNS, label, *sorted(features)])
-    trained_at = (trained_at or datetime.now(UTC)).astimezone(UTC)
+    trained_at = (trained_at or clock.now_utc()).astimezone(UTC)
     name = model_name or _model_name(label)
     gain = booster.feature_importance(importance_type="gain")
 

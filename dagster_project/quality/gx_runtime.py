@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import gc
+import multiprocessing
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -101,13 +102,23 @@ def _dispose_duckdb_engines() -> None:
     gc.collect()
 
 
+def _release_project() -> None:
+    """Drop GX's module-level reference to the context `gx.get_context` registers (its project
+    manager). That reference keeps the data source, its SQLAlchemy engine and the DuckDB driver's
+    objects alive until the interpreter exits, where DuckDB reports them as leaked instances."""
+    from great_expectations.data_context.data_context.context_factory import project_manager
+
+    project_manager.set_project(None)
+
+
 @contextmanager
 def gx_context(settings: Settings | None = None) -> Iterator[Any]:
-    """A GX context whose DuckDB connections are all closed on exit."""
+    """A GX context whose DuckDB connections are all closed, and which nothing holds, on exit."""
     context = get_context(settings=settings)
     try:
         yield context
     finally:
+        _release_project()
         _dispose_duckdb_engines()
 
 
@@ -131,7 +142,22 @@ def validate(suite_names: list[str], expectation_parameters: dict[str, Any], run
 
     Raises (with the suite name) when GX could not evaluate an expectation at all, e.g. a missing
     table: a check must never pass because nothing was checked.
+
+    The validation runs in a forked child process, which returns plain values. Once GX has queried
+    DuckDB through SQLAlchemy, DuckDB objects stay referenced from below the Python layer (after
+    every engine, connection and the GX context are released) until the interpreter exits, where
+    DuckDB reports them as dozens of "leaked instance" lines. In a child they never reach the
+    process that runs the pipeline. GX is imported here first, so the child starts with it loaded.
     """
+    import great_expectations  # noqa: F401  (loaded once, in this process, before the fork)
+
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        return pool.apply(_validate_here, (suite_names, expectation_parameters, run_name, settings, build_docs))
+
+
+def _validate_here(suite_names: list[str], expectation_parameters: dict[str, Any], run_name: str,
+                   settings: Settings | None, build_docs: bool) -> dict[str, SuiteRun]:
+    """`validate`, in this process."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     runs: dict[str, SuiteRun] = {}

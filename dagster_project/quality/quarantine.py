@@ -68,9 +68,10 @@ class QuarantineResult:
     """What one quarantine pass did, reported as asset metadata and in mart_data_quality."""
 
     table: str
-    landed_rows: int
-    raw_rows: int
+    landed_rows: int  # rows this load brought (a partition run: the reloaded days only)
+    raw_rows: int  # of those, the rows kept in raw
     quarantined_rows: int
+    table_rows: int  # every row of raw.<table> after the load, the reloaded days and the rest
     by_reason: dict[tuple[str, str], int] = field(default_factory=dict)  # (reason, column) -> rows
 
     def reasons_summary(self) -> dict[str, int]:
@@ -201,8 +202,9 @@ def quarantine_table(
             f"{quarantined} in {q_name}. A rule condition evaluated differently in the two statements."
         )
     record_load_scope(con, table, since)
+    table_rows = raw_rows if since is None else con.execute(f"SELECT count(*) FROM {raw_name}").fetchall()[0][0]
     return QuarantineResult(table=table.name, landed_rows=landed, raw_rows=raw_rows,
-                            quarantined_rows=quarantined, by_reason=by_reason)
+                            quarantined_rows=quarantined, table_rows=table_rows, by_reason=by_reason)
 
 
 def quarantine_order() -> list[str]:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from dagster_project.contract import TABLES
 from dagster_project.quality import checks, gx_runtime, suites
 from dagster_project.quality.checks import Outcome, Verdict
-from dagster_project.quality.sla import load_sla, run_time
+from dagster_project.core import clock
+from dagster_project.quality.sla import load_sla
 from dagster_project.settings import Settings, get_settings
 from dagster_project.warehouse import connect
 
@@ -54,7 +55,7 @@ def run_raw_checks(run_id: str, tables: list[str] | None = None, settings: Setti
                    build_docs: bool = True) -> GroupResult:
     """Validate raw tables (as landed: raw + quarantined; default all) plus freshness and volume."""
     s = settings or get_settings()
-    sla, now = load_sla(), run_time()
+    sla, now = load_sla(), clock.now()
     specs = suites.expected_suites(sla)
     selected = [TABLES[t] for t in (tables or list(TABLES))]
     gx_runs = gx_runtime.validate([t.qualified_name for t in selected], {suites.RUN_TIME_PARAMETER: now}, run_id, s,
@@ -86,7 +87,7 @@ def run_raw_checks(run_id: str, tables: list[str] | None = None, settings: Setti
 def run_staging_checks(run_id: str, settings: Settings | None = None, build_docs: bool = True) -> GroupResult:
     """Keys of every staging model, and the row reconciliation raw = staged + removed duplicates."""
     s = settings or get_settings()
-    sla, now = load_sla(), run_time()
+    sla, now = load_sla(), clock.now()
     specs = suites.expected_suites(sla)
     gx_runs = gx_runtime.validate(suites.staging_suite_names(), {suites.RUN_TIME_PARAMETER: now}, run_id, s,
                                   build_docs=build_docs)
@@ -111,7 +112,7 @@ def run_staging_checks(run_id: str, settings: Settings | None = None, build_docs
 def run_snapshot_gate(run_id: str, settings: Settings | None = None, build_docs: bool = True) -> GroupResult:
     """The training gate on marts.ml_account_snapshots."""
     s = settings or get_settings()
-    sla, now = load_sla(), run_time()
+    sla, now = load_sla(), clock.now()
     spec = suites.expected_suites(sla)[suites.SNAPSHOT_TABLE]
     gx_runs = gx_runtime.validate([spec.name], {suites.RUN_TIME_PARAMETER: now}, run_id, s, build_docs=build_docs)
     outcomes = checks.outcomes_from_suite(spec.name, gx_runs[spec.name].results, list(spec.key_columns))

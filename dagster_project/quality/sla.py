@@ -6,8 +6,6 @@ docs all take their thresholds from `load_sla()`. Nothing is read at import time
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -18,10 +16,6 @@ from dagster_project.contract import TABLES
 from dagster_project.settings import EXPECTATIONS_DIR
 
 SLA_PATH = EXPECTATIONS_DIR / "sla.yml"
-# Tests and backfills pin "now" (ISO timestamp, UTC) so that freshness and future-timestamp checks
-# are reproducible; unset means the wall clock.
-NOW_ENV = "AHW_NOW"
-
 BLOCK = "block"
 WARN = "warn"
 
@@ -126,17 +120,3 @@ def load_sla(path: Path = SLA_PATH) -> Sla:
         if table not in TABLES:
             raise SlaConfigError(f"{path}: freshness/volume table '{table}' is not in the raw contract.")
     return sla
-
-
-def run_time() -> dt.datetime:
-    """The run's "now" as a naive UTC timestamp (raw timestamps are naive UTC): AHW_NOW or the clock."""
-    pinned = os.environ.get(NOW_ENV)
-    if pinned:
-        try:
-            value = dt.datetime.fromisoformat(pinned)
-        except ValueError as exc:
-            raise ValueError(f"{NOW_ENV}={pinned!r} is not an ISO timestamp such as 2026-11-01T05:00:00.") from exc
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

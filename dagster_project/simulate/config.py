@@ -13,6 +13,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from dagster_project.core import clock
+
 DAY_US = 86_400_000_000
 HOUR_US = 3_600_000_000
 MINUTE_US = 60_000_000
@@ -133,7 +135,7 @@ def make_window(config: SimulationConfig) -> Window:
     """The simulated window: `months` back from end_date, starting on the Monday on or before."""
     end = config.end_date
     if end is None:
-        end = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+        end = clock.yesterday()
     raw_start = subtract_months(end, config.months) + dt.timedelta(days=1)
     start = raw_start - dt.timedelta(days=raw_start.weekday())  # weeks start on Mondays
     return Window(start_date=start, end_date=end)

@@ -45,10 +45,13 @@ def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return landing
 
 
-def _materialize(partition_key: str | None = None) -> None:
+def _materialize(partition_key: str | None = None) -> dict[str, object]:
+    """Load accounts and events; return the metadata of raw.events."""
     result = dg.materialize([ASSETS["accounts"], ASSETS["events"]], partition_key=partition_key,
                             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert result.success
+    [events] = [m for m in result.get_asset_materialization_events() if m.asset_key.path[-1] == "events"]
+    return {k: v.value for k, v in events.materialization.metadata.items()}
 
 
 def _raw_events() -> dict[str, str]:
@@ -65,10 +68,12 @@ def test_a_partition_run_reloads_only_the_days_from_its_lookback_window(landing)
     _events(["e1", "e2"], ["2026-11-10 09:00", "2026-11-16 09:00"]).to_parquet(landing / "events" / "part-00000.parquet")
     _events(["e4", "e5", "e6"], ["2026-11-20 10:00", "2026-11-18 23:00", "2026-11-15 08:00"]).to_parquet(
         landing / "events" / "received-2026-11-20.parquet")
-    _materialize(partition_key=DAY.isoformat())
+    metadata = _materialize(partition_key=DAY.isoformat())
     # 11-17 on reloaded: e3 (gone from the files) is dropped, e4 and the late e5 are in; e6 is older
     # than the window and waits for a full reload; e1 and e2 are untouched.
     assert _raw_events() == {"e1": "2026-11-10", "e2": "2026-11-16", "e4": "2026-11-20", "e5": "2026-11-18"}
+    # the row count is the table's; the rows this run loaded are counted apart
+    assert (metadata["dagster/row_count"], metadata["rows_loaded"]) == (4, 2)
 
     _materialize()  # a run without a partition reloads everything
     assert set(_raw_events()) == {"e1", "e2", "e4", "e5", "e6"}

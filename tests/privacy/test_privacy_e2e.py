@@ -18,7 +18,7 @@ import pytest
 
 from dagster_project import privacy, publish
 from dagster_project.quality.quarantine import sql_literal
-from dagster_project.quality.sla import run_time
+from dagster_project.core import clock
 from dagster_project.settings import get_settings
 from tests.finished_run import company_copy, run_job, use_company
 
@@ -235,7 +235,7 @@ def _events_split(company, cutoff_sql: str) -> dict[str, tuple[int, list]]:
 
 
 def test_retention_prunes_old_events_and_keeps_the_rest(company):
-    cutoff = privacy.months_before(run_time(), get_settings().retention_months)
+    cutoff = privacy.months_before(clock.now(), get_settings().retention_months)
     assert get_settings().retention_months == 13
     cutoff_sql = f"TIMESTAMP '{cutoff.isoformat(sep=' ')}'"
     before = _events_split(company, cutoff_sql)

@@ -17,7 +17,8 @@ import pytest
 from dagster_project.contract import TABLES
 from dagster_project.landing import load_table
 from dagster_project.quality.quarantine import QuarantineResult, quarantine_order, quarantine_table
-from dagster_project.quality.sla import load_sla, run_time
+from dagster_project.core import clock
+from dagster_project.quality.sla import load_sla
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import connect
 
@@ -75,5 +76,5 @@ def load_all() -> dict[str, QuarantineResult]:
     with connect(s) as con:
         for name in quarantine_order():
             load_table(con, TABLES[name], s.landing_dir)
-            results[name] = quarantine_table(con, TABLES[name], load_sla(), run_time())
+            results[name] = quarantine_table(con, TABLES[name], load_sla(), clock.now())
     return results

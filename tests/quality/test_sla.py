@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dagster_project.contract import TABLES
-from dagster_project.quality.sla import SlaConfigError, load_sla, run_time
+from dagster_project.quality.sla import SlaConfigError, load_sla
 
 
 def test_sla_file_states_spec_section_6():
@@ -43,14 +43,6 @@ def test_unknown_column_in_sla_is_rejected(tmp_path):
     path.write_text(text)
     with pytest.raises(SlaConfigError, match="amount_owed"):
         load_sla(path)
-
-
-def test_run_time_is_pinned_by_env(monkeypatch):
-    monkeypatch.setenv("AHW_NOW", "2026-11-01T05:00:00+01:00")
-    assert run_time().isoformat() == "2026-11-01T04:00:00"
-    monkeypatch.setenv("AHW_NOW", "yesterday")
-    with pytest.raises(ValueError, match="AHW_NOW"):
-        run_time()
 
 
 def test_docs_state_the_thresholds_of_the_sla_file():

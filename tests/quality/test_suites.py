@@ -59,9 +59,24 @@ def test_committed_config_has_no_machine_paths():
     assert "/tmp" not in text and "/work" not in text and "/home" not in text
 
 
-def test_gx_opens_the_warehouse_with_the_project_duckdb_settings(tmp_path, monkeypatch):
-    import duckdb
+def _settings_seen_through_gx() -> tuple:
+    """DuckDB's settings on a connection of the GX data source's engine."""
     import sqlalchemy as sa
+
+    engine = gx_runtime.get_context().data_sources.get(DATASOURCE).get_engine()
+    try:
+        with engine.connect() as con:
+            return tuple(con.execute(sa.text(
+                "SELECT current_setting('memory_limit'), current_setting('threads'), "
+                "current_setting('temp_directory')")).one())
+    finally:
+        engine.dispose()
+
+
+def test_gx_opens_the_warehouse_with_the_project_duckdb_settings(tmp_path, monkeypatch):
+    import multiprocessing
+
+    import duckdb
 
     monkeypatch.setenv("AHW_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("AHW_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
@@ -69,12 +84,7 @@ def test_gx_opens_the_warehouse_with_the_project_duckdb_settings(tmp_path, monke
     monkeypatch.setenv("AHW_DUCKDB_MEMORY_LIMIT", "1GB")
     monkeypatch.setenv("AHW_DUCKDB_THREADS", "1")
     duckdb.connect(str(tmp_path / "warehouse.duckdb")).close()
-    engine = gx_runtime.get_context().data_sources.get(DATASOURCE).get_engine()
-    try:
-        with engine.connect() as con:
-            limit, threads, spill = con.execute(sa.text(
-                "SELECT current_setting('memory_limit'), current_setting('threads'), "
-                "current_setting('temp_directory')")).one()
-    finally:
-        engine.dispose()
+    # in a child, as gx_runtime.validate does: GX's DuckDB objects must not outlive the test process
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        limit, threads, spill = pool.apply(_settings_seen_through_gx)
     assert (limit, threads, spill) == ("953.6 MiB", 1, str(tmp_path / "spill"))

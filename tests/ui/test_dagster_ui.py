@@ -159,11 +159,11 @@ class DagsterUI:
 
     def launch(self, job_name: str) -> str:
         """Launch a job through GraphQL `launchRun`; return its run id."""
-        from dagster_project.partitions import daily_partitions, full_refresh_tags
+        from dagster_project.partitions import full_refresh_tags, newest_partition_key
 
         # Both jobs are partitioned by day: full_refresh as a full refresh, daily_refresh for the newest day.
         tags = full_refresh_tags() if job_name == "full_refresh" else {
-            "dagster/partition": daily_partitions.get_last_partition_key()}
+            "dagster/partition": newest_partition_key()}
         params = {
             "selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": job_name},
             "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},

@@ -206,9 +206,10 @@ def test_accounts_that_churn_were_less_healthy_in_the_weeks_before(tables, churn
     assert np.corrcoef(np.log1p(per_week.events), per_week.latent_health)[0, 1] > 0.2
 
 
-def test_default_end_date_is_yesterday_utc():
+def test_default_end_date_is_the_clocks_yesterday(monkeypatch):
+    monkeypatch.setenv("AHW_NOW", "2027-03-10T05:00:00")
     window = make_window(SimulationConfig())
-    assert window.end_date == dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+    assert window.end_date == dt.date(2027, 3, 9)
     assert window.start_date.weekday() == 0
 
 

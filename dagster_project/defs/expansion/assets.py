@@ -13,7 +13,7 @@ from dagster_project.health import expansion, schemas
 from dagster_project.health.champion import load_champion
 from dagster_project.ml import score
 from dagster_project.ml.recipe import Recipe
-from dagster_project.quality.sla import run_time
+from dagster_project.core import clock
 from dagster_project.settings import get_settings
 from dagster_project.snapshots import read_snapshots
 from dagster_project.warehouse import connect
@@ -52,7 +52,7 @@ def mart_expansion_opportunities(context: dg.AssetExecutionContext) -> dg.Materi
     scored["projected_arr"] = expansion.projected_arr(current["arr_usd"], scored["poc"], scored["priority_tier"])
     with connect(settings, read_only=True) as con:
         previous = schemas.read_mart(con, "mart_expansion_opportunities", "account_id, created_date, priority_tier")
-    opportunities = expansion.track_status(scored, previous, run_time().date())
+    opportunities = expansion.track_status(scored, previous, clock.now().date())
     with connect(settings) as con:
         schemas.write_mart(con, "mart_expansion_opportunities", opportunities[schemas.columns("mart_expansion_opportunities")])
     tiers = opportunities["priority_tier"].value_counts().to_dict()

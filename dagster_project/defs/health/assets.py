@@ -15,7 +15,7 @@ from dagster_project.health import alerts, history, schemas
 from dagster_project.health.bands import BANDS, BandEdges
 from dagster_project.health.champion import load_champion
 from dagster_project.ml import score
-from dagster_project.quality.sla import run_time
+from dagster_project.core import clock
 from dagster_project.settings import get_settings
 from dagster_project.snapshots import read_snapshots
 from dagster_project.warehouse import connect
@@ -54,7 +54,7 @@ def mart_account_health_history(context: dg.AssetExecutionContext) -> dg.Materia
     training_end = pd.Timestamp(model.metadata["windows"]["calibration"]["last_as_of_date"])
     scored["in_training_window"] = scored["as_of_date"] <= training_end
     scored["is_backfilled"] = scored["as_of_date"] != current_date
-    scored["scored_at"] = run_time()
+    scored["scored_at"] = clock.now()
 
     full = history.merge_history(existing, scored, edges)
     with connect(settings) as con:

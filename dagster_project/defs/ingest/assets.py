@@ -11,7 +11,8 @@ from dagster_project.contract import GROUND_TRUTH_TABLE, TABLES, RawTable
 from dagster_project.landing import INCREMENTAL_COLUMNS, SIM_SCHEMA, load_ground_truth, load_table
 from dagster_project.partitions import daily_partitions, refresh_from_date, single_run
 from dagster_project.quality.quarantine import quarantine_table
-from dagster_project.quality.sla import load_sla, run_time
+from dagster_project.core import clock
+from dagster_project.quality.sla import load_sla
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import connect
 
@@ -44,14 +45,16 @@ def _raw_table_asset(table: RawTable) -> dg.AssetsDefinition:
         with connect(settings) as con:
             result = load_table(con, table, settings.landing_dir, since=since)
             quarantined = quarantine_table(
-                con, table, load_sla(), run_time(),
+                con, table, load_sla(), clock.now(),
                 since=(INCREMENTAL_COLUMNS[table.name], result.since) if result.since else None,
             )
         if not result.provided:
             context.log.warning(f"No landing files for optional table '{table.name}': features from it are absent.")
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": quarantined.raw_rows,
+                # the whole table; a partition run's own rows are rows_loaded
+                "dagster/row_count": quarantined.table_rows,
+                "rows_loaded": quarantined.raw_rows,
                 "landed_rows": result.rows,
                 "quarantined_rows": quarantined.quarantined_rows,
                 "quarantine_reasons": dg.MetadataValue.json(quarantined.reasons_summary()),

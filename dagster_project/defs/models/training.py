@@ -4,11 +4,12 @@ to `marts.mart_model_performance`, and the metadata and plots the Dagster UI sho
 Not an asset module: the model assets call `retrain_asset_result`.
 """
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import dagster as dg
 import pandas as pd
 
+from dagster_project.core import clock
 from dagster_project.defs.transform.project import dbt_project
 from dagster_project.health import schemas
 from dagster_project.ml import plots
@@ -105,7 +106,7 @@ def retrain_asset_result(context: dg.AssetExecutionContext, recipe: Recipe, mode
     if result is None:
         context.log.warning(f"{model}: no walk-forward backtest this run. {outcome.reason}")
         return dg.MaterializeResult(metadata={**metadata, "backtest_folds": 0})
-    write_performance(performance_rows(outcome, model, datetime.now(timezone.utc).replace(tzinfo=None)))
+    write_performance(performance_rows(outcome, model, clock.now()))
     summary = result.summary()
     lead_time = None
     if recipe.label.startswith("churn"):

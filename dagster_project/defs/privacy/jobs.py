@@ -9,7 +9,7 @@ import datetime as dt
 import dagster as dg
 
 from dagster_project import privacy
-from dagster_project.quality.sla import run_time
+from dagster_project.core import clock
 from dagster_project.settings import get_settings
 from dagster_project.warehouse import connect
 
@@ -24,7 +24,7 @@ class RetentionConfig(dg.Config):
 def prune_old_events(context: dg.OpExecutionContext, config: RetentionConfig) -> dg.Output[int]:
     settings = get_settings()
     months = config.months or settings.retention_months
-    cutoff = privacy.months_before(run_time(), months)
+    cutoff = privacy.months_before(clock.now(), months)
     with connect(settings) as con:
         result = privacy.prune_events(con, settings.landing_dir, cutoff)
     removed = sum(result.rows_removed.values())
@@ -59,7 +59,9 @@ class EraseAccountConfig(dg.Config):
 @dg.op(description="Remove one account from landing files, every warehouse table and the published marts.")
 def erase_account_data(context: dg.OpExecutionContext, config: EraseAccountConfig) -> dg.Output[int]:
     settings = get_settings()
-    erased_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)  # the audit wants the real clock
+    # On purpose the real time, not the project's (pinnable) clock: the erasure audit log records when
+    # the data really left, which a pinned AHW_NOW must not rewrite.
+    erased_at = clock.wall_clock().replace(tzinfo=None)
     with connect(settings) as con:
         counts = privacy.erase_account(
             con, settings.landing_dir, settings.publish_dir, config.account_id,
