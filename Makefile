@@ -6,7 +6,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # The project's tools (dbt, dagster) first on PATH: `dagster dev` re-parses the dbt project with `dbt`.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test test-slow dev check-defs bench clean
+.PHONY: install run test test-slow lint dev check-defs bench clean
 
 install: $(VENV)/.installed
 
@@ -19,38 +19,43 @@ $(VENV)/.installed: pyproject.toml uv.lock
 ## Simulate a company (if the landing folder is empty), run the whole pipeline, print the riskiest accounts.
 run: install
 	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/python -m dagster_project.cli prepare
+	$(BIN)/ahw prepare
 	# a full reload and rebuild, recorded on the newest daily partition
-	$(BIN)/dagster job execute -m dagster_project.definitions -j full_refresh --tags "$$($(BIN)/python -m dagster_project.partitions)"
-	$(BIN)/python -m dagster_project.cli report
+	$(BIN)/dagster job execute -m dagster_project.definitions -j full_refresh --tags "$$($(BIN)/ahw full-refresh-tags)"
+	$(BIN)/ahw report
 
 ## Unit, dbt and end-to-end tests.
 test: install
-	$(BIN)/python -m dagster_project.cli prepare --manifest-only
+	$(BIN)/ahw prepare --manifest-only
 	$(BIN)/pytest
+
+## Linters: ruff (lint and format) for Python; sqlfluff (dbt templater) for the dbt project. Zero findings.
+lint: install
+	$(BIN)/ruff check dagster_project tests
+	$(BIN)/ruff format --check dagster_project tests
 
 ## Also the slow data-quality tests (10x scale, the full job run twice).
 test-slow: install
-	$(BIN)/python -m dagster_project.cli prepare --manifest-only
+	$(BIN)/ahw prepare --manifest-only
 	AHW_SLOW_TESTS=1 $(BIN)/pytest
 
 ## The Dagster UI on http://127.0.0.1:3000 (webserver and daemon).
 dev: install
 	mkdir -p $(DAGSTER_HOME)
 	test -f $(DAGSTER_HOME)/dagster.yaml || cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m dagster_project.cli prepare
+	$(BIN)/ahw prepare
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 check-defs: install
 	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/python -m dagster_project.cli prepare --manifest-only
+	$(BIN)/ahw prepare --manifest-only
 	$(BIN)/dagster definitions validate -m dagster_project.definitions
 
 ## Benchmark the pipeline at a named scale (small, medium, large): docs/performance.md.
 SCALE ?= small
 bench: install
-	$(BIN)/python -m dagster_project.cli prepare --manifest-only
-	$(BIN)/python -m dagster_project.bench --scale $(SCALE)
+	$(BIN)/ahw prepare --manifest-only
+	$(BIN)/ahw bench --scale $(SCALE)
 
 clean:
 	rm -rf data .dagster_home dbt_project/target dbt_project/logs

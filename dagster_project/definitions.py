@@ -10,13 +10,13 @@ from dagster_shared.record import replace
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    from dagster_project.core.settings import get_settings
     from dagster_project.defs.publish.assets import published_marts_definitions
     from dagster_project.defs.resources import dbt
     from dagster_project.defs.transform.project import dbt_project
-    from dagster_project.settings import get_settings
 
     # In `dagster dev` the dbt manifest is rebuilt on load (dbt's profile reads these variables);
-    # elsewhere `python -m dagster_project.cli prepare` builds it.
+    # elsewhere `ahw prepare` builds it.
     for name, value in get_settings().export_for_dbt().items():
         os.environ.setdefault(name, value)
     dbt_project.prepare_if_dev()

@@ -29,8 +29,10 @@ def pinned() -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError as exc:
-        raise ValueError(f"{NOW_ENV}={value!r} is not an ISO timestamp such as 2026-11-01T05:00:00 "
-                         "(UTC unless it names an offset). Fix or unset it (see .env.example).") from exc
+        raise ValueError(
+            f"{NOW_ENV}={value!r} is not an ISO timestamp such as 2026-11-01T05:00:00 "
+            "(UTC unless it names an offset). Fix or unset it (see .env.example)."
+        ) from exc
     return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
 
 

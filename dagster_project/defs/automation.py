@@ -17,9 +17,9 @@ import hashlib
 
 import dagster as dg
 
-from dagster_project.landing import FILE_PATTERNS
-from dagster_project.partitions import daily_partitions, newest_partition_key
-from dagster_project.settings import get_settings
+from dagster_project.core.settings import get_settings
+from dagster_project.defs.partitions import daily_partitions, newest_partition_key
+from dagster_project.ingest.landing import FILE_PATTERNS
 
 MODELS = dg.AssetSelection.groups("models")
 
@@ -49,7 +49,6 @@ weekly_retrain_job = dg.define_asset_job(
 )
 
 
-
 @dg.schedule(
     job=daily_refresh_job,
     name="daily_refresh_schedule",
@@ -65,6 +64,7 @@ def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
     if partition_key is None:
         return dg.SkipReason(f"no daily partition yet (they start on {get_settings().partitions_start_date})")
     return dg.RunRequest(run_key=partition_key, partition_key=partition_key)
+
 
 weekly_retrain_schedule = dg.ScheduleDefinition(
     name="weekly_retrain_schedule",

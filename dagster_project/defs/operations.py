@@ -7,8 +7,8 @@ global freshness policy on the marts is applied in `definitions.py`.
 
 import dagster as dg
 
-from dagster_project.alerts import FailedStep, RunFailure, WebhookError, post_json
-from dagster_project.settings import get_settings
+from dagster_project.core.settings import get_settings
+from dagster_project.serve.notify import FailedStep, RunFailure, WebhookError, post_json
 
 
 @dg.run_failure_sensor(

@@ -55,10 +55,12 @@ class AlertPolicy:
         "major_drop", "technical remediation + renewal prioritization", "TAM / technical owner", 48
     )
     # Band worsening: owned by the CSM within 24 hours; the playbook is the one of the new band.
-    band_playbooks: dict[str, str] = field(default_factory=lambda: {
-        "yellow": "CS outreach",
-        "red": "technical remediation + renewal prioritization",
-    })
+    band_playbooks: dict[str, str] = field(
+        default_factory=lambda: {
+            "yellow": "CS outreach",
+            "red": "technical remediation + renewal prioritization",
+        }
+    )
     band_owner_role: str = "CSM"
     band_respond_within_hours: int = 24
 
@@ -82,12 +84,31 @@ class AlertPolicy:
 
 
 ALERT_COLUMNS = [
-    "alert_id", "account_id", "alert_date", "alert_type", "severity", "previous_score",
-    "current_score", "score_decrement", "band_from", "band_to", "playbook", "owner_role",
-    "raised_at", "respond_by", "is_backfilled", "top_drivers",
+    "alert_id",
+    "account_id",
+    "alert_date",
+    "alert_type",
+    "severity",
+    "previous_score",
+    "current_score",
+    "score_decrement",
+    "band_from",
+    "band_to",
+    "playbook",
+    "owner_role",
+    "raised_at",
+    "respond_by",
+    "is_backfilled",
+    "top_drivers",
 ]
 HISTORY_COLUMNS = [
-    "account_id", "as_of_date", "health_score", "health_band", "top_drivers", "scored_at", "is_backfilled",
+    "account_id",
+    "as_of_date",
+    "health_score",
+    "health_band",
+    "top_drivers",
+    "scored_at",
+    "is_backfilled",
 ]
 
 
@@ -102,12 +123,18 @@ def score_change(history: pd.DataFrame, days: int = COMPARISON_DAYS) -> pd.DataF
     frame["as_of_date"] = pd.to_datetime(frame["as_of_date"]).astype("datetime64[us]")
     frame = frame.sort_values(["as_of_date", "account_id"], kind="stable").reset_index(drop=True)
     left = frame.assign(_target=frame["as_of_date"] - pd.Timedelta(days=days))
-    right = frame[["account_id", "as_of_date", "health_score"]].rename(
-        columns={"as_of_date": "reference_date", "health_score": "reference_score"}
-    ).sort_values("reference_date")
+    right = (
+        frame[["account_id", "as_of_date", "health_score"]]
+        .rename(columns={"as_of_date": "reference_date", "health_score": "reference_score"})
+        .sort_values("reference_date")
+    )
     merged = pd.merge_asof(
-        left.sort_values("_target"), right, left_on="_target", right_on="reference_date",
-        by="account_id", direction="backward",
+        left.sort_values("_target"),
+        right,
+        left_on="_target",
+        right_on="reference_date",
+        by="account_id",
+        direction="backward",
     ).drop(columns="_target")
     merged["score_change"] = merged["health_score"] - merged["reference_score"]
     return merged.sort_values(["account_id", "as_of_date"], kind="stable").reset_index(drop=True)
@@ -143,46 +170,69 @@ def derive_alerts(history: pd.DataFrame, policy: AlertPolicy | None = None) -> p
     drops = drops[keep]
     drop_rules = drops["_tier"].map(lambda t: policy.drop_rules[t - 1])
     drop_alerts = _alerts(
-        drops, SCORE_DROP, drop_rules, previous_score=drops["reference_score"],
-        decrement=-drops["score_change"], band_from=drops["previous_band"].where(
-            drops["previous_band"].map(lambda b: isinstance(b, str)), drops["health_band"]))
+        drops,
+        SCORE_DROP,
+        drop_rules,
+        previous_score=drops["reference_score"],
+        decrement=-drops["score_change"],
+        band_from=drops["previous_band"].where(
+            drops["previous_band"].map(lambda b: isinstance(b, str)), drops["health_band"]
+        ),
+    )
 
     # band worsening: the band is worse than at the account's previous row
     rank = rows["health_band"].map(BAND_RANK)
     previous_rank = rows["previous_band"].map(lambda b: BAND_RANK[b] if isinstance(b, str) else np.nan)
     worse = rows[rank < previous_rank]
-    band_rules = worse["health_band"].map(lambda band: AlertRule(
-        f"band_to_{band}", policy.band_playbooks[band], policy.band_owner_role, policy.band_respond_within_hours))
+    band_rules = worse["health_band"].map(
+        lambda band: AlertRule(
+            f"band_to_{band}", policy.band_playbooks[band], policy.band_owner_role, policy.band_respond_within_hours
+        )
+    )
     band_alerts = _alerts(
-        worse, BAND_WORSENED, band_rules, previous_score=worse["previous_row_score"],
-        decrement=worse["previous_row_score"] - worse["health_score"], band_from=worse["previous_band"])
+        worse,
+        BAND_WORSENED,
+        band_rules,
+        previous_score=worse["previous_row_score"],
+        decrement=worse["previous_row_score"] - worse["health_score"],
+        band_from=worse["previous_band"],
+    )
 
     out = pd.concat([drop_alerts, band_alerts], ignore_index=True)[ALERT_COLUMNS]
     return out.sort_values(["alert_date", "account_id", "alert_type"], kind="stable").reset_index(drop=True)
 
 
-def _alerts(rows: pd.DataFrame, alert_type: str, rules: pd.Series, previous_score: pd.Series,
-            decrement: pd.Series, band_from: pd.Series) -> pd.DataFrame:
+def _alerts(
+    rows: pd.DataFrame,
+    alert_type: str,
+    rules: pd.Series,
+    previous_score: pd.Series,
+    decrement: pd.Series,
+    band_from: pd.Series,
+) -> pd.DataFrame:
     """The alerts of `rows` (one per row), each with its rule (severity, playbook, owner, deadline)."""
     dates = pd.to_datetime(rows["as_of_date"])
     backfilled = rows["is_backfilled"].astype(bool)
     raised_at = (dates + pd.Timedelta(days=1)).where(backfilled, pd.to_datetime(rows["scored_at"]))
     hours = rules.map(lambda rule: rule.respond_within_hours).astype("int64")
-    return pd.DataFrame({
-        "alert_id": rows["account_id"] + ":" + dates.dt.strftime("%Y-%m-%d") + f":{alert_type}",
-        "account_id": rows["account_id"],
-        "alert_date": dates.dt.date,
-        "alert_type": alert_type,
-        "severity": rules.map(lambda rule: rule.severity),
-        "previous_score": previous_score.astype("int64"),
-        "current_score": rows["health_score"].astype("int64"),
-        "score_decrement": decrement.astype("int64"),
-        "band_from": band_from,
-        "band_to": rows["health_band"],
-        "playbook": rules.map(lambda rule: rule.playbook),
-        "owner_role": rules.map(lambda rule: rule.owner_role),
-        "raised_at": raised_at,
-        "respond_by": raised_at + pd.to_timedelta(hours, unit="h"),
-        "is_backfilled": backfilled,
-        "top_drivers": rows["top_drivers"],
-    }, columns=ALERT_COLUMNS)
+    return pd.DataFrame(
+        {
+            "alert_id": rows["account_id"] + ":" + dates.dt.strftime("%Y-%m-%d") + f":{alert_type}",
+            "account_id": rows["account_id"],
+            "alert_date": dates.dt.date,
+            "alert_type": alert_type,
+            "severity": rules.map(lambda rule: rule.severity),
+            "previous_score": previous_score.astype("int64"),
+            "current_score": rows["health_score"].astype("int64"),
+            "score_decrement": decrement.astype("int64"),
+            "band_from": band_from,
+            "band_to": rows["health_band"],
+            "playbook": rules.map(lambda rule: rule.playbook),
+            "owner_role": rules.map(lambda rule: rule.owner_role),
+            "raised_at": raised_at,
+            "respond_by": raised_at + pd.to_timedelta(hours, unit="h"),
+            "is_backfilled": backfilled,
+            "top_drivers": rows["top_drivers"],
+        },
+        columns=ALERT_COLUMNS,
+    )

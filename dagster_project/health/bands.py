@@ -37,7 +37,9 @@ class BandEdges:
                 f"yellow_max={self.yellow_max}. Fix AHW_HEALTH_RED_MAX / AHW_HEALTH_YELLOW_MAX."
             )
         if self.margin < 0:
-            raise ValueError(f"The hysteresis margin must be >= 0 points, got {self.margin}. Fix AHW_HEALTH_BAND_MARGIN.")
+            raise ValueError(
+                f"The hysteresis margin must be >= 0 points, got {self.margin}. Fix AHW_HEALTH_BAND_MARGIN."
+            )
 
 
 def _band(score: float, red_max: float, yellow_max: float) -> str:
@@ -82,7 +84,9 @@ def apply_hysteresis(history: pd.DataFrame, edges: BandEdges, score_column: str 
     """
     missing = [c for c in ("account_id", "as_of_date", score_column) if c not in history.columns]
     if missing:
-        raise ValueError(f"The score history lacks the columns {missing}; it needs account_id, as_of_date, {score_column}.")
+        raise ValueError(
+            f"The score history lacks the columns {missing}; it needs account_id, as_of_date, {score_column}."
+        )
     ordered = history.sort_values(["account_id", "as_of_date"], kind="stable")
     out: dict = {}
     previous_account, previous_band = None, None

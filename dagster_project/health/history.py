@@ -39,12 +39,16 @@ def merge_history(history: pd.DataFrame, scored: pd.DataFrame, edges: BandEdges)
         frames = [scored]
     merged = pd.concat(frames, ignore_index=True)
     if merged.duplicated(["account_id", "as_of_date"]).any():
-        raise ValueError("The score history would hold two rows for one account and date; the scored rows are duplicated.")
+        raise ValueError(
+            "The score history would hold two rows for one account and date; the scored rows are duplicated."
+        )
     merged = merged.sort_values(["account_id", "as_of_date"], kind="stable").reset_index(drop=True)
     merged["health_band"] = apply_hysteresis(merged, edges)
     changes = score_change(merged[["account_id", "as_of_date", "health_score"]])
-    merged = merged.drop(columns=["score_change_7d"], errors="ignore").merge(
-        changes[["account_id", "as_of_date", "score_change"]], on=["account_id", "as_of_date"], how="left"
-    ).rename(columns={"score_change": "score_change_7d"})
+    merged = (
+        merged.drop(columns=["score_change_7d"], errors="ignore")
+        .merge(changes[["account_id", "as_of_date", "score_change"]], on=["account_id", "as_of_date"], how="left")
+        .rename(columns={"score_change": "score_change_7d"})
+    )
     merged["score_change_7d"] = merged["score_change_7d"].astype("Int64")
     return merged

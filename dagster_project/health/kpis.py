@@ -23,15 +23,22 @@ import pandas as pd
 from dagster_project.health.bands import BANDS
 
 MOVEMENT_COLUMNS = [
-    "starting_mrr_usd", "new_mrr_usd", "expansion_mrr_usd", "contraction_mrr_usd",
-    "churn_mrr_usd", "reactivation_mrr_usd", "ending_mrr_usd",
+    "starting_mrr_usd",
+    "new_mrr_usd",
+    "expansion_mrr_usd",
+    "contraction_mrr_usd",
+    "churn_mrr_usd",
+    "reactivation_mrr_usd",
+    "ending_mrr_usd",
 ]
 
 
 def _require(frame: pd.DataFrame, columns: list[str], table: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ValueError(f"{table} lacks the columns {missing}; rebuild it with dbt (dbt build --select {table.split('.')[-1]}).")
+        raise ValueError(
+            f"{table} lacks the columns {missing}; rebuild it with dbt (dbt build --select {table.split('.')[-1]})."
+        )
 
 
 def mrr_kpis(movements: pd.DataFrame) -> pd.DataFrame:
@@ -40,12 +47,16 @@ def mrr_kpis(movements: pd.DataFrame) -> pd.DataFrame:
     frame = movements.copy()
     frame["paying_at_start"] = frame["starting_mrr_usd"] > 0
     frame["churned_logo"] = frame["paying_at_start"] & (frame["ending_mrr_usd"] <= 0)
-    monthly = frame.groupby("month_start_date", sort=True).agg(
-        **{c: (c, "sum") for c in MOVEMENT_COLUMNS},
-        accounts_at_start=("paying_at_start", "sum"),
-        logo_churn=("churned_logo", "sum"),
-        accounts_at_end=("ending_mrr_usd", lambda s: int((s > 0).sum())),
-    ).reset_index()
+    monthly = (
+        frame.groupby("month_start_date", sort=True)
+        .agg(
+            **{c: (c, "sum") for c in MOVEMENT_COLUMNS},
+            accounts_at_start=("paying_at_start", "sum"),
+            logo_churn=("churned_logo", "sum"),
+            accounts_at_end=("ending_mrr_usd", lambda s: int((s > 0).sum())),
+        )
+        .reset_index()
+    )
     start = monthly["starting_mrr_usd"].where(monthly["starting_mrr_usd"] > 0)
     retained = monthly["starting_mrr_usd"] + monthly["contraction_mrr_usd"] + monthly["churn_mrr_usd"]
     monthly["nrr"] = (retained + monthly["expansion_mrr_usd"]) / start

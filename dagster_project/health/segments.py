@@ -124,11 +124,13 @@ def segment_accounts(accounts: pd.DataFrame, min_k: int = MIN_K, max_k: int = MA
     segment_id = np.array([order.index(c) + 1 for c in labels])
     profiles = _profiles(accounts, raw, z, segment_id)
     names = dict(zip(profiles["segment_id"], profiles["segment_name"]))
-    assignments = pd.DataFrame({
-        "account_id": accounts["account_id"].to_numpy(),
-        "segment_id": segment_id.astype("int64"),
-        "segment_name": [names[s] for s in segment_id],
-    })
+    assignments = pd.DataFrame(
+        {
+            "account_id": accounts["account_id"].to_numpy(),
+            "segment_id": segment_id.astype("int64"),
+            "segment_name": [names[s] for s in segment_id],
+        }
+    )
     return Segmentation(assignments, profiles, silhouettes, best_k)
 
 
@@ -143,36 +145,48 @@ def _profiles(accounts: pd.DataFrame, raw: pd.DataFrame, z: pd.DataFrame, segmen
         engagement = float(centre[list(BEHAVIOUR)].mean())
         median_arr = float(arr[mask].median())
         value = "High-value" if median_arr >= hi else "Small" if median_arr <= lo else "Mid-market"
-        mood = "engaged" if engagement > ENGAGEMENT_CUTOFF else "disengaged" if engagement < -ENGAGEMENT_CUTOFF else "steady"
+        mood = (
+            "engaged"
+            if engagement > ENGAGEMENT_CUTOFF
+            else "disengaged"
+            if engagement < -ENGAGEMENT_CUTOFF
+            else "steady"
+        )
         name = f"{value} {mood}"
         if value != "High-value" and mood == "engaged" and centre["logins_30d_vs_prior_30d"] > 0:
             name = "Emerging champions"
         strongest = centre.abs().sort_values(ascending=False).index
         traits = [TRAIT_WORDS[f][0 if centre[f] > 0 else 1] for f in strongest[:3]]
-        rows.append({
-            "segment_id": int(seg),
-            "segment_name": name,
-            "accounts": int(mask.sum()),
-            "median_arr_usd": round(median_arr, 2),
-            "total_arr_usd": round(float(arr[mask].sum()), 2),
-            "median_seat_utilization_30d": _median(raw.loc[mask, "seat_utilization_30d"]),
-            "median_logins_30d_vs_prior_30d": _median(raw.loc[mask, "logins_30d_vs_prior_30d"]),
-            "median_tickets_90d": _median(raw.loc[mask, "tickets_90d"]),
-            "median_nps_latest_score": _median(raw.loc[mask, "nps_latest_score"]),
-            "median_tenure_days": _median(raw.loc[mask, "tenure_days"]),
-            "engagement_index": round(engagement, 3),
-            "expected_churn_rate_90d": _mean(accounts.loc[mask, "churn_probability"])
-            if "churn_probability" in accounts else None,
-            "defining_traits": ", ".join(traits),
-        })
+        rows.append(
+            {
+                "segment_id": int(seg),
+                "segment_name": name,
+                "accounts": int(mask.sum()),
+                "median_arr_usd": round(median_arr, 2),
+                "total_arr_usd": round(float(arr[mask].sum()), 2),
+                "median_seat_utilization_30d": _median(raw.loc[mask, "seat_utilization_30d"]),
+                "median_logins_30d_vs_prior_30d": _median(raw.loc[mask, "logins_30d_vs_prior_30d"]),
+                "median_tickets_90d": _median(raw.loc[mask, "tickets_90d"]),
+                "median_nps_latest_score": _median(raw.loc[mask, "nps_latest_score"]),
+                "median_tenure_days": _median(raw.loc[mask, "tenure_days"]),
+                "engagement_index": round(engagement, 3),
+                "expected_churn_rate_90d": _mean(accounts.loc[mask, "churn_probability"])
+                if "churn_probability" in accounts
+                else None,
+                "defining_traits": ", ".join(traits),
+            }
+        )
     profiles = pd.DataFrame(rows)
     # Same name twice: append each one's most distinctive trait.
     dup = profiles["segment_name"].duplicated(keep=False)
     profiles.loc[dup, "segment_name"] = [
-        f"{n} ({t.split(', ')[0]})" for n, t in zip(profiles.loc[dup, "segment_name"], profiles.loc[dup, "defining_traits"])
+        f"{n} ({t.split(', ')[0]})"
+        for n, t in zip(profiles.loc[dup, "segment_name"], profiles.loc[dup, "defining_traits"])
     ]
     dup = profiles["segment_name"].duplicated(keep=False)
-    profiles.loc[dup, "segment_name"] = [f"{n} #{i}" for n, i in zip(profiles.loc[dup, "segment_name"], profiles.loc[dup, "segment_id"])]
+    profiles.loc[dup, "segment_name"] = [
+        f"{n} #{i}" for n, i in zip(profiles.loc[dup, "segment_name"], profiles.loc[dup, "segment_id"])
+    ]
     return profiles
 
 

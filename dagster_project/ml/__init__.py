@@ -8,10 +8,11 @@ unit-tested on tiny frames and called from thin Dagster assets:
 - `train`     LightGBM + isotonic calibration -> `TrainedModel`; `predict_proba`
 - `evaluate`  AUC, PR-AUC, Brier, ECE, lift, precision@k
 - `explain`   per-feature contributions, plain-words top drivers, family sub-scores
-- `score`     0-100 health score, red/yellow/green band, `score_accounts`
 - `artifacts` save / load versioned models (LightGBM text + JSON, no pickle), champion pointer
 - `baselines` historical churn rate, "logins dropped 20 %" rule, L2 logistic regression
-- `backtest`  walk-forward backtest (model vs baselines vs oracle), SPEC targets, lead time
+- `backtest`  walk-forward backtest (model vs baselines vs oracle), SPEC targets
+- `recipe`    one retrain: split settings, champion/challenger, backtest
+- `snapshots` read the snapshot mart and the simulator's oracle from the warehouse
 - `champion`  promote a retrained model only if its backtest is not worse
 - `drift`     PSI per feature between training and scoring data
 - `plots`     ROC, reliability, lift and importance charts as small PNGs for metadata

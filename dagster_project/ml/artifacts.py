@@ -93,9 +93,11 @@ def load_model(path_or_root: str | Path) -> TrainedModel:
         raise FileNotFoundError(f"No model at {path}: train and save one first (or check AHW_ARTIFACTS_DIR).")
     missing = [f for f in MODEL_FILES if not (path / f).is_file()]
     if missing:
-        hint = " It looks like an artifacts root without a champion.json: promote a model first." if not (
-            path / "model.txt"
-        ).exists() else ""
+        hint = (
+            " It looks like an artifacts root without a champion.json: promote a model first."
+            if not (path / "model.txt").exists()
+            else ""
+        )
         raise FileNotFoundError(f"{path} is not a complete model folder: missing {', '.join(missing)}.{hint}")
 
     metadata = _read_json(path / "metadata.json")

@@ -21,8 +21,8 @@ calibration. The baselines (`baselines.py`) are fitted on the fold's training ro
 regression tunes its penalty on the calibration rows, which the model uses to calibrate), and the
 optional oracle (the simulator's true probability) is scored on the same test rows.
 
-Also here: SPEC section 5 targets and `check_targets`, out-of-sample scoring of the history
-(`out_of_sample_history`) and the lead time from the first red band to churn (`lead_time_days`).
+Also here: SPEC section 5 targets and `check_targets`. The lead time from the first red band to
+churn needs health bands, so it lives in `health/lead_time.py`.
 """
 
 from __future__ import annotations
@@ -32,13 +32,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from dagster_project.ml.baselines import DEFAULT_LOGIN_RATIO_COLUMN, default_baselines
 from dagster_project.ml.dataset import SNAPSHOT_TABLE, labelled_rows, require_columns
 from dagster_project.ml.evaluate import binary_metrics
-from dagster_project.ml.score import DEFAULT_RED_MAX, DEFAULT_YELLOW_MAX, health_band, health_score
 from dagster_project.ml.split import (
     DEFAULT_CALIBRATION_WEEKS,
     DEFAULT_MIN_TRAIN_WEEKS,
@@ -122,20 +120,22 @@ class BacktestResult:
             for name in self.model_names:
                 if name not in fold.metrics:
                     continue  # the oracle has no value on any test row of this fold
-                rows.append({
-                    "model_name": name,
-                    "model_kind": self.kind(name),
-                    "fold": fold.fold,
-                    "origin_date": fold.origin_date,
-                    "test_end_date": fold.test_end_date,
-                    "train_start_date": fold.train_start_date,
-                    "train_end_date": fold.train_end_date,
-                    "calibration_end_date": fold.calibration_end_date,
-                    "label": self.label,
-                    "horizon_days": self.horizon_days,
-                    "model_version": fold.model.version if name == MODEL_NAME else None,
-                    **fold.metrics[name],
-                })
+                rows.append(
+                    {
+                        "model_name": name,
+                        "model_kind": self.kind(name),
+                        "fold": fold.fold,
+                        "origin_date": fold.origin_date,
+                        "test_end_date": fold.test_end_date,
+                        "train_start_date": fold.train_start_date,
+                        "train_end_date": fold.train_end_date,
+                        "calibration_end_date": fold.calibration_end_date,
+                        "label": self.label,
+                        "horizon_days": self.horizon_days,
+                        "model_version": fold.model.version if name == MODEL_NAME else None,
+                        **fold.metrics[name],
+                    }
+                )
         return pd.DataFrame(rows)
 
     def summary(self) -> pd.DataFrame:
@@ -182,7 +182,8 @@ def backtest_weeks_needed(
     later origins."""
     test_weeks = step_weeks if test_weeks is None else test_weeks
     first_fold = weeks_needed(
-        horizon_days, test_weeks, calibration_weeks, min_train_weeks, calibration_gap_days=calibration_gap_days)
+        horizon_days, test_weeks, calibration_weeks, min_train_weeks, calibration_gap_days=calibration_gap_days
+    )
     return first_fold + (n_origins - 1) * step_weeks
 
 
@@ -201,7 +202,8 @@ def largest_step_weeks(
     window follows the step (non-overlapping folds)."""
     for step in range(max_step_weeks, 0, -1):
         needed = backtest_weeks_needed(
-            horizon_days, n_origins, step, test_weeks, calibration_weeks, min_train_weeks, calibration_gap_days)
+            horizon_days, n_origins, step, test_weeks, calibration_weeks, min_train_weeks, calibration_gap_days
+        )
         if needed <= n_dates:
             return step
     return None
@@ -258,18 +260,35 @@ def walk_forward_backtest(
     dates = pd.DatetimeIndex(sorted(rows["as_of_date"].unique()))
 
     if step_weeks is None:
-        step_weeks = largest_step_weeks(
-            len(dates), horizon_days, n_origins, DEFAULT_STEP_WEEKS, test_weeks, calibration_weeks, min_train_weeks,
-            calibration_gap_days,
-        ) or 1  # nothing fits: fall through to the error below, stated for a one-week step
+        step_weeks = (
+            largest_step_weeks(
+                len(dates),
+                horizon_days,
+                n_origins,
+                DEFAULT_STEP_WEEKS,
+                test_weeks,
+                calibration_weeks,
+                min_train_weeks,
+                calibration_gap_days,
+            )
+            or 1
+        )  # nothing fits: fall through to the error below, stated for a one-week step
     test_weeks = step_weeks if test_weeks is None else test_weeks
     needed = backtest_weeks_needed(
-        horizon_days, n_origins, step_weeks, test_weeks, calibration_weeks, min_train_weeks, calibration_gap_days)
+        horizon_days, n_origins, step_weeks, test_weeks, calibration_weeks, min_train_weeks, calibration_gap_days
+    )
     if len(dates) < needed:
         span = f" ({dates.min().date()} to {dates.max().date()})" if len(dates) else ""
         fits = largest_step_weeks(
-            len(dates), horizon_days, n_origins, step_weeks, test_weeks, calibration_weeks, min_train_weeks,
-            calibration_gap_days)
+            len(dates),
+            horizon_days,
+            n_origins,
+            step_weeks,
+            test_weeks,
+            calibration_weeks,
+            min_train_weeks,
+            calibration_gap_days,
+        )
         hint = f" A step of {fits} week(s) would fit." if fits else ""
         raise ValueError(
             f"Not enough labelled history in {SNAPSHOT_TABLE} for a {n_origins}-origin walk-forward "
@@ -280,8 +299,9 @@ def walk_forward_backtest(
             f"min_train_weeks."
         )
 
-    specs = list(baselines) if baselines is not None else default_baselines(
-        features, login_ratio_column, segment_column)
+    specs = (
+        list(baselines) if baselines is not None else default_baselines(features, login_ratio_column, segment_column)
+    )
     names = [spec.name for spec in specs]
     if len(set(names)) != len(names) or {MODEL_NAME, ORACLE_NAME} & set(names):
         raise ValueError(f"Baseline names must be unique and not {MODEL_NAME!r}/{ORACLE_NAME!r}; got {names}.")
@@ -290,19 +310,32 @@ def walk_forward_backtest(
     for fold in range(n_origins):
         # The newest fold's test window ends at the newest labelled date; each older one a step earlier.
         start = len(dates) - test_weeks - (n_origins - 1 - fold) * step_weeks
-        test_dates = dates[start:start + test_weeks]
+        test_dates = dates[start : start + test_weeks]
         cut = rows[rows["as_of_date"] <= test_dates[-1]]
-        folds.append(_run_fold(
-            fold, cut, test_dates, features, label, horizon_days, specs, oracle_column, feature_families,
-            {
-                "calibration_weeks": calibration_weeks, "min_train_weeks": min_train_weeks,
-                "calibration_gap_days": calibration_gap_days,
-            },
-            {
-                "params": params, "random_state": random_state, "num_boost_round": num_boost_round,
-                "early_stopping_rounds": early_stopping_rounds,
-            },
-        ))
+        folds.append(
+            _run_fold(
+                fold,
+                cut,
+                test_dates,
+                features,
+                label,
+                horizon_days,
+                specs,
+                oracle_column,
+                feature_families,
+                {
+                    "calibration_weeks": calibration_weeks,
+                    "min_train_weeks": min_train_weeks,
+                    "calibration_gap_days": calibration_gap_days,
+                },
+                {
+                    "params": params,
+                    "random_state": random_state,
+                    "num_boost_round": num_boost_round,
+                    "early_stopping_rounds": early_stopping_rounds,
+                },
+            )
+        )
 
     return BacktestResult(
         label=label,
@@ -311,10 +344,15 @@ def walk_forward_backtest(
         baseline_names=names,
         has_oracle=oracle_column is not None,
         settings={
-            "n_origins": n_origins, "step_weeks": step_weeks, "test_weeks": test_weeks,
-            "calibration_weeks": calibration_weeks, "min_train_weeks": min_train_weeks,
-            "calibration_gap_days": calibration_gap_days, "num_boost_round": num_boost_round,
-            "early_stopping_rounds": early_stopping_rounds, "n_labelled_dates": len(dates),
+            "n_origins": n_origins,
+            "step_weeks": step_weeks,
+            "test_weeks": test_weeks,
+            "calibration_weeks": calibration_weeks,
+            "min_train_weeks": min_train_weeks,
+            "calibration_gap_days": calibration_gap_days,
+            "num_boost_round": num_boost_round,
+            "early_stopping_rounds": early_stopping_rounds,
+            "n_labelled_dates": len(dates),
         },
     )
 
@@ -346,8 +384,14 @@ def _run_fold(
             f"the origin {origin.date()}; the backtest would leak."
         )
     model = train_churn_model(
-        cut, features, label, horizon_days,
-        feature_families=feature_families, test_weeks=test_weeks, **split_args, **train_args,
+        cut,
+        features,
+        label,
+        horizon_days,
+        feature_families=feature_families,
+        test_weeks=test_weeks,
+        **split_args,
+        **train_args,
         # Stamped with the origin: the fold model is "the model we would have trained on day T",
         # and its version stays the same when the backtest is rerun on the same data.
         trained_at=pd.Timestamp(origin).tz_localize("UTC").to_pydatetime(),
@@ -355,12 +399,14 @@ def _run_fold(
 
     test = split.test
     y = test[label].to_numpy(dtype="int64")
-    predictions = pd.DataFrame({
-        "account_id": test["account_id"].to_numpy(),
-        "as_of_date": test["as_of_date"].to_numpy(),
-        "y": y,
-        MODEL_NAME: predict_proba(model, test),
-    })
+    predictions = pd.DataFrame(
+        {
+            "account_id": test["account_id"].to_numpy(),
+            "as_of_date": test["as_of_date"].to_numpy(),
+            "y": y,
+            MODEL_NAME: predict_proba(model, test),
+        }
+    )
     baseline_params = {}
     for spec in specs:
         # Fitted on the model's training rows; the calibration period (which the model calibrates
@@ -397,104 +443,8 @@ def _run_fold(
     )
 
 
-# --- out-of-sample history and lead time ------------------------------------------------------
-
-def out_of_sample_history(
-    result: BacktestResult,
-    df: pd.DataFrame,
-    red_max: int = DEFAULT_RED_MAX,
-    yellow_max: int = DEFAULT_YELLOW_MAX,
-) -> pd.DataFrame:
-    """Score every snapshot row from the first origin on with the newest fold model whose origin is
-    on or before the row's as_of_date, so no row is scored by a model that learned from its
-    future. Censored rows are scored too (lead time needs the weeks just before a recent churn).
-
-    Returns account_id, as_of_date, fold, churn_probability, health_score, health_band.
-    """
-    require_columns(df, ["account_id", "as_of_date", *result.folds[0].model.features])
-    as_of = pd.to_datetime(df["as_of_date"])
-    origins = pd.DatetimeIndex([f.origin_date for f in result.folds])
-    # Index of the newest fold whose origin <= as_of_date (-1: before the first origin).
-    fold_of_row = np.searchsorted(origins.to_numpy(), as_of.to_numpy(), side="right") - 1
-    parts = []
-    for i, fold in enumerate(result.folds):
-        rows = df[fold_of_row == i]
-        if rows.empty:
-            continue
-        p = predict_proba(fold.model, rows)
-        scores = health_score(p, fold.model.base_rate)
-        parts.append(pd.DataFrame({
-            "account_id": rows["account_id"].to_numpy(),
-            "as_of_date": pd.to_datetime(rows["as_of_date"]).to_numpy(),
-            "fold": fold.fold,
-            "churn_probability": p,
-            "health_score": scores,
-            "health_band": health_band(scores, red_max, yellow_max),
-        }))
-    if not parts:
-        raise ValueError("No snapshot row is on or after the first backtest origin: nothing to score.")
-    return pd.concat(parts, ignore_index=True)
-
-
-def lead_times(
-    history: pd.DataFrame,
-    churn_dates: pd.DataFrame,
-    band_column: str = "health_band",
-    red: str = "red",
-    lookback_days: int = 90,
-    require_full_lookback: bool = True,
-) -> pd.DataFrame:
-    """Per churn: the first red snapshot in the `lookback_days` before the churn and the days to it.
-
-    `history` has account_id, as_of_date and `band_column` (a scored history, one row per account
-    and date); `churn_dates` has account_id, churn_date (one row per churn; an account may churn
-    twice). The look-back defaults to the 90-day label horizon: a red band means "high risk of
-    churning within 90 days", so a red flag earlier than that is not a warning of this churn.
-    With `require_full_lookback`, churns whose look-back window starts before the first scored
-    date are left out, since their first red flag may predate the history (it would understate
-    the lead time).
-
-    Returns account_id, churn_date, first_red_date (NaT if never red), lead_time_days (NaN if never
-    red) and n_snapshots (scored dates in the look-back window), one row per churn considered.
-    """
-    require_columns(history, ["account_id", "as_of_date", band_column], table="scored history")
-    require_columns(churn_dates, ["account_id", "churn_date"], table="churn dates")
-    hist = history[["account_id", "as_of_date", band_column]].assign(
-        as_of_date=pd.to_datetime(history["as_of_date"]))
-    churns = churn_dates[["account_id", "churn_date"]].dropna().drop_duplicates()
-    churns = churns.assign(churn_date=pd.to_datetime(churns["churn_date"]))
-    lookback = pd.Timedelta(days=lookback_days)
-    if require_full_lookback and not hist.empty:
-        churns = churns[churns["churn_date"] - lookback >= hist["as_of_date"].min()]
-
-    window = churns.merge(hist, on="account_id", how="inner")
-    window = window[(window["as_of_date"] < window["churn_date"])
-                    & (window["as_of_date"] >= window["churn_date"] - lookback)]
-    keys = ["account_id", "churn_date"]
-    n_snapshots = window.groupby(keys).size().rename("n_snapshots")
-    first_red = (window[window[band_column] == red].groupby(keys)["as_of_date"].min().rename("first_red_date"))
-    out = churns.set_index(keys).join(n_snapshots, how="inner").join(first_red).reset_index()
-    out["lead_time_days"] = (out["churn_date"] - out["first_red_date"]).dt.days.astype("float64")
-    return out[["account_id", "churn_date", "first_red_date", "lead_time_days", "n_snapshots"]]
-
-
-def lead_time_days(
-    history: pd.DataFrame,
-    churn_dates: pd.DataFrame,
-    band_column: str = "health_band",
-    red: str = "red",
-    lookback_days: int = 90,
-    require_full_lookback: bool = True,
-) -> float:
-    """Median days from the first red band (within `lookback_days` before churn) to churn, over the
-    churned accounts that were flagged red; NaN when none was. See `lead_times` for the details
-    and for the share of churns never flagged (which this median does not show)."""
-    times = lead_times(history, churn_dates, band_column, red, lookback_days, require_full_lookback)
-    flagged = times["lead_time_days"].dropna()
-    return float(flagged.median()) if len(flagged) else math.nan
-
-
 # --- SPEC targets -----------------------------------------------------------------------------
+
 
 def check_targets(
     summary: pd.DataFrame,
@@ -527,10 +477,12 @@ def check_targets(
             continue
         for metric in RANKING_METRICS:
             beats = bool(model[f"beats_{name}_{metric}"])
-            rows.append({
-                "target": f"beats {name} on {metric.upper().replace('_', '-')}",
-                "threshold": f"> {summary.loc[name, metric]:.4f}",
-                "observed": float(model[metric]),
-                "passed": beats,
-            })
+            rows.append(
+                {
+                    "target": f"beats {name} on {metric.upper().replace('_', '-')}",
+                    "threshold": f"> {summary.loc[name, metric]:.4f}",
+                    "observed": float(model[metric]),
+                    "passed": beats,
+                }
+            )
     return pd.DataFrame(rows)

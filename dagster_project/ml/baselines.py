@@ -193,14 +193,16 @@ class LogisticBaseline:
     def _preprocessor(self, numeric: list[str], categorical: list[str]) -> ColumnTransformer:
         steps = []
         if numeric:
-            steps.append((
-                "numeric",
-                make_pipeline(
-                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                    StandardScaler(),
-                ),
-                numeric,
-            ))
+            steps.append(
+                (
+                    "numeric",
+                    make_pipeline(
+                        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                        StandardScaler(),
+                    ),
+                    numeric,
+                )
+            )
         if categorical:
             steps.append(("categorical", OneHotEncoder(handle_unknown="ignore"), categorical))
         return ColumnTransformer(steps)

@@ -20,7 +20,6 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-
 DEFAULT_AUC_TOLERANCE = 0.005
 DEFAULT_BRIER_TOLERANCE = 0.002
 # Key under which the backtest summary is stored in a model's metadata.json.
@@ -59,9 +58,12 @@ def should_promote(
 
     numbers = f"AUC {auc:.4f} vs {champ_auc:.4f}, Brier {brier:.4f} vs {champ_brier:.4f}"
     if auc < champ_auc - tolerance:
-        return False, (f"Challenger ranks worse than the champion ({numbers}; AUC tolerance {tolerance}): "
-                       f"kept the champion.")
+        return False, (
+            f"Challenger ranks worse than the champion ({numbers}; AUC tolerance {tolerance}): kept the champion."
+        )
     if brier > champ_brier + brier_tolerance:
-        return False, (f"Challenger's probabilities are worse than the champion's ({numbers}; Brier tolerance "
-                       f"{brier_tolerance}): kept the champion.")
+        return False, (
+            f"Challenger's probabilities are worse than the champion's ({numbers}; Brier tolerance "
+            f"{brier_tolerance}): kept the champion."
+        )
     return True, f"Challenger is not worse than the champion ({numbers}): promoted."

@@ -31,9 +31,7 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], table: str = SNAPS
         )
 
 
-def validate_feature_families(
-    features: Sequence[str], feature_families: Mapping[str, str] | None
-) -> dict[str, str]:
+def validate_feature_families(features: Sequence[str], feature_families: Mapping[str, str] | None) -> dict[str, str]:
     """The feature -> family mapping restricted to `features`; raises on an unknown family name.
 
     Features without a family are allowed: they count toward the churn probability and drivers
@@ -44,8 +42,7 @@ def validate_feature_families(
     unknown = {f: fam for f, fam in feature_families.items() if fam not in FEATURE_FAMILIES}
     if unknown:
         raise ValueError(
-            f"Unknown feature families {unknown}; each feature's family must be one of "
-            f"{', '.join(FEATURE_FAMILIES)}."
+            f"Unknown feature families {unknown}; each feature's family must be one of {', '.join(FEATURE_FAMILIES)}."
         )
     return {f: feature_families[f] for f in features if f in feature_families}
 
@@ -158,8 +155,7 @@ def labelled_rows(df: pd.DataFrame, label: str, horizon_days: int | None = None)
     if bad.any():
         examples = observed.loc[bad, label].astype(str).unique()[:5].tolist()
         raise ValueError(
-            f"{SNAPSHOT_TABLE} column {label!r} must be 0, 1 or NULL; found {examples}. "
-            f"Fix the label in the dbt model."
+            f"{SNAPSHOT_TABLE} column {label!r} must be 0, 1 or NULL; found {examples}. Fix the label in the dbt model."
         )
     out = observed.copy()
     out[label] = values.astype("int64")

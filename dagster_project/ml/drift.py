@@ -62,6 +62,7 @@ def _numeric_codes(train: pd.Series, score: pd.Series, n_bins: int) -> tuple[np.
 
 def _categorical_codes(train: pd.Series, score: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
     """One code per training level, then one for unseen levels, one for missing."""
+
     def text(series: pd.Series) -> pd.Series:
         return series.astype(object).map(lambda v: _MISSING if pd.isna(v) else str(v))
 
@@ -112,13 +113,15 @@ def psi_table(
     importance = dict(importance or {})
     rows = []
     for name in features:
-        rows.append({
-            "feature": name,
-            "psi": feature_psi(train_df[name], score_df[name], n_bins, epsilon),
-            "importance": float(importance[name]) if name in importance else np.nan,
-            "train_missing_share": float(train_df[name].isna().mean()),
-            "score_missing_share": float(score_df[name].isna().mean()),
-        })
+        rows.append(
+            {
+                "feature": name,
+                "psi": feature_psi(train_df[name], score_df[name], n_bins, epsilon),
+                "importance": float(importance[name]) if name in importance else np.nan,
+                "train_missing_share": float(train_df[name].isna().mean()),
+                "score_missing_share": float(score_df[name].isna().mean()),
+            }
+        )
     table = pd.DataFrame(rows)
     table.insert(2, "flag", table["psi"] > threshold)
     table.insert(4, "importance_rank", table["importance"].rank(ascending=False, method="min").astype("Int64"))

@@ -33,8 +33,17 @@ SUBSCORE_FAMILIES: dict[str, tuple[str, ...]] = {
 }
 
 _ACRONYMS = {
-    "mrr": "MRR", "arr": "ARR", "nps": "NPS", "api": "API", "csm": "CSM", "sso": "SSO",
-    "id": "ID", "usd": "USD", "eur": "EUR", "csat": "CSAT", "sla": "SLA",
+    "mrr": "MRR",
+    "arr": "ARR",
+    "nps": "NPS",
+    "api": "API",
+    "csm": "CSM",
+    "sso": "SSO",
+    "id": "ID",
+    "usd": "USD",
+    "eur": "EUR",
+    "csat": "CSAT",
+    "sla": "SLA",
 }
 _WORDS = {"avg": "average", "num": "number of", "n": "number of", "cnt": "count", "pct": "%", "prev": "prior"}
 _UNITS = {"days": "days", "hours": "hours", "minutes": "minutes", "usd": "USD", "eur": "EUR", "pct": "%"}
@@ -176,7 +185,11 @@ def driver_sentence(
     if feature in _OWN_PAST and not _is_missing(value) and not _is_missing(own_ratio):
         verb, change = _change(float(own_ratio))
         return f"{label} {verb} {shown}, {change} the prior 30 days — {direction}"
-    if not _is_missing(value) and not _is_missing(peer_median) and isinstance(value, (int, float, np.integer, np.floating)):
+    if (
+        not _is_missing(value)
+        and not _is_missing(peer_median)
+        and isinstance(value, (int, float, np.integer, np.floating))
+    ):
         v, m = float(value), float(peer_median)
         group = f" for accounts of {peer_group} employees" if peer_group else ""
         reference = f"the median of {format_value(feature, m)}{group}"
@@ -193,8 +206,11 @@ def peer_medians(X_values: pd.DataFrame, features: Sequence[str]) -> pd.DataFram
 
     Without those columns the peers are all rows. Non-numeric features get NaN.
     """
-    numeric = [f for f in features if f in X_values and pd.api.types.is_numeric_dtype(X_values[f])
-               and not pd.api.types.is_bool_dtype(X_values[f])]
+    numeric = [
+        f
+        for f in features
+        if f in X_values and pd.api.types.is_numeric_dtype(X_values[f]) and not pd.api.types.is_bool_dtype(X_values[f])
+    ]
     keys = [c for c in ("as_of_date", PEER_COLUMN) if c in X_values.columns]
     frame = X_values[numeric].astype("float64")
     if keys:
@@ -225,7 +241,8 @@ def top_drivers(
 
     Each driver is {feature, value, impact, sentence}: `value` is the row's raw feature value
     (from `X_values`, aligned by position), `sentence` compares it with the account's own past
-    or with accounts of the same size band on the same date (`driver_sentence`), `impact` the contribution in log-odds rounded to 4
+    or with accounts of the same size band on the same date (`driver_sentence`), `impact` the contribution
+    in log-odds rounded to 4
     decimals (positive = raises risk), sorted by |impact| descending. Features with zero
     contribution are not drivers, so a row can have fewer than `k`.
     """
@@ -254,17 +271,22 @@ def top_drivers(
             if not np.isfinite(impact) or impact == 0.0:
                 continue
             feature, value = names[col], values[row, col]
-            drivers.append({
-                "feature": feature,
-                "value": json_value(value),
-                "impact": round(float(impact), 4),
-                "sentence": driver_sentence(
-                    feature, value, impact, outcome,
-                    own_ratio=ratios[feature][row] if feature in ratios else None,
-                    peer_median=medians[row, col],
-                    peer_group=None if groups is None or _is_missing(groups[row]) else str(groups[row]),
-                ),
-            })
+            drivers.append(
+                {
+                    "feature": feature,
+                    "value": json_value(value),
+                    "impact": round(float(impact), 4),
+                    "sentence": driver_sentence(
+                        feature,
+                        value,
+                        impact,
+                        outcome,
+                        own_ratio=ratios[feature][row] if feature in ratios else None,
+                        peer_median=medians[row, col],
+                        peer_group=None if groups is None or _is_missing(groups[row]) else str(groups[row]),
+                    ),
+                }
+            )
         out.append(drivers)
     return out
 

@@ -1,6 +1,6 @@
 """Small PNG charts of model quality for Dagster metadata and reports.
 
-Each `*_png` function returns PNG bytes; `markdown_image` turns them into
+Each `*png_bytes` function returns PNG bytes; `markdown_image` turns them into
 `![alt](data:image/png;base64,...)`, which Dagster renders inside `MetadataValue.md`. Charts are
 small (5 x 3.5 in at 80 dpi, ~15-40 kB) because metadata is stored with every materialization.
 
@@ -29,13 +29,13 @@ _STYLE = {"oracle": {"color": "black", "linestyle": "--"}}
 _MUTED = ["tab:gray", "tab:orange", "tab:green", "tab:purple", "tab:brown"]
 
 
-def _figure() -> Figure:
+def figure() -> Figure:
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
 
-def _png(fig: Figure) -> bytes:
+def png_bytes(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
@@ -73,7 +73,7 @@ def roc_png(y_true, scores: Mapping[str, np.ndarray], model_name: str | None = N
     `scores` maps name -> probabilities aligned with `y_true`; `model_name` (default: the first)
     is drawn bold. Names with a single class left after dropping NaN scores are skipped.
     """
-    fig = _figure()
+    fig = figure()
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], color="lightgray", linewidth=0.8)
     for i, (name, (y, s)) in enumerate(_pairs(y_true, scores).items()):
@@ -83,7 +83,7 @@ def roc_png(y_true, scores: Mapping[str, np.ndarray], model_name: str | None = N
         ax.plot(fpr, tpr, label=f"{name} ({roc_auc_score(y, s):.3f})", **_style(name, i, model_name))
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title=title, xlim=(0, 1), ylim=(0, 1))
     ax.legend(loc="lower right", fontsize=7, title="AUC", title_fontsize=7)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def reliability_png(
@@ -99,7 +99,7 @@ def reliability_png(
     accounts, and their 0 % / 100 % rates would dominate the picture while weighing almost nothing
     in the ECE. Axes zoom to the drawn range, since churn probabilities rarely exceed a few tens of
     percent."""
-    fig = _figure()
+    fig = figure()
     ax = fig.add_subplot()
     top = 0.0
     for i, (name, (y, s)) in enumerate(_pairs(y_true, scores).items()):
@@ -110,14 +110,25 @@ def reliability_png(
         if table.empty:
             continue
         top = max(top, float(table["mean_predicted"].max()), float(table["observed_rate"].max()))
-        ax.plot(table["mean_predicted"], table["observed_rate"], marker="o", markersize=3, label=name,
-                **_style(name, i, None))
+        ax.plot(
+            table["mean_predicted"],
+            table["observed_rate"],
+            marker="o",
+            markersize=3,
+            label=name,
+            **_style(name, i, None),
+        )
     top = min(1.0, max(0.05, top * 1.1))
     ax.plot([0, top], [0, top], color="lightgray", linewidth=0.8)
-    ax.set(xlabel="mean predicted probability", ylabel="observed rate", xlim=(0, top), ylim=(0, top),
-           title=f"{title} (bins of >= {min_bin_rows} rows)")
+    ax.set(
+        xlabel="mean predicted probability",
+        ylabel="observed rate",
+        xlim=(0, top),
+        ylim=(0, top),
+        title=f"{title} (bins of >= {min_bin_rows} rows)",
+    )
     ax.legend(loc="upper left", fontsize=7)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def lift_by_decile(y_true, y_score) -> np.ndarray:
@@ -137,7 +148,7 @@ def lift_png(
     y_true, scores: Mapping[str, np.ndarray], model_name: str | None = None, title: str = "Lift by decile"
 ) -> bytes:
     """Bars: the model's lift per decile; lines: the other scorings' lift, for comparison."""
-    fig = _figure()
+    fig = figure()
     ax = fig.add_subplot()
     deciles = np.arange(1, 11)
     pairs = _pairs(y_true, scores)
@@ -151,7 +162,7 @@ def lift_png(
     ax.axhline(1.0, color="lightgray", linewidth=0.8)
     ax.set(xlabel="decile (1 = highest risk)", ylabel="lift", title=title, xticks=deciles)
     ax.legend(fontsize=7)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def feature_importance_png(
@@ -169,4 +180,4 @@ def feature_importance_png(
     ax.barh(range(len(top))[::-1], [v / total for v in values], color="tab:blue")
     ax.set_yticks(range(len(top))[::-1], names, fontsize=7)
     ax.set(xlabel="share of total gain", title=title)
-    return _png(fig)
+    return png_bytes(fig)

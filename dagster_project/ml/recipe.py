@@ -61,10 +61,17 @@ class Recipe:
     def train(self, df: pd.DataFrame, features: Sequence[str], families: Mapping[str, str]) -> TrainedModel:
         """The model to deploy: trained, calibrated and tested on the newest labelled history."""
         model = train_churn_model(
-            df, list(features), self.label, self.horizon_days, params=dict(self.params),
-            feature_families=families, num_boost_round=self.num_boost_round,
-            calibration_gap_days=self.calibration_gap_days, calibration_weeks=self.calibration_weeks,
-            test_weeks=self.test_weeks, min_train_weeks=self.min_train_weeks,
+            df,
+            list(features),
+            self.label,
+            self.horizon_days,
+            params=dict(self.params),
+            feature_families=families,
+            num_boost_round=self.num_boost_round,
+            calibration_gap_days=self.calibration_gap_days,
+            calibration_weeks=self.calibration_weeks,
+            test_weeks=self.test_weeks,
+            min_train_weeks=self.min_train_weeks,
         )
         model.metadata[RECIPE_METADATA_KEY] = self.to_dict()
         return model
@@ -78,10 +85,19 @@ class Recipe:
     ) -> BacktestResult:
         """Walk-forward backtest of this recipe (model, baselines and, when given, the oracle)."""
         return walk_forward_backtest(
-            df, list(features), self.label, self.horizon_days, n_origins=self.n_origins, step_weeks=None,
-            feature_families={f: families[f] for f in features}, calibration_gap_days=self.calibration_gap_days,
-            calibration_weeks=self.calibration_weeks, min_train_weeks=self.min_train_weeks, oracle_column=oracle_column,
-            params=dict(self.params), num_boost_round=self.num_boost_round,
+            df,
+            list(features),
+            self.label,
+            self.horizon_days,
+            n_origins=self.n_origins,
+            step_weeks=None,
+            feature_families={f: families[f] for f in features},
+            calibration_gap_days=self.calibration_gap_days,
+            calibration_weeks=self.calibration_weeks,
+            min_train_weeks=self.min_train_weeks,
+            oracle_column=oracle_column,
+            params=dict(self.params),
+            num_boost_round=self.num_boost_round,
         )
 
 
@@ -123,9 +139,11 @@ def retrain(
         # churner) for the backtest. The first model is still worth having; replacing a champion
         # without a backtest is not.
         promote = current is None
-        reason = (f"No backtest: {too_short} "
-                  + ("No champion yet: challenger promoted on its holdout alone." if promote
-                     else f"Kept the champion {current}: a challenger needs a backtest to replace it."))
+        reason = f"No backtest: {too_short} " + (
+            "No champion yet: challenger promoted on its holdout alone."
+            if promote
+            else f"Kept the champion {current}: a challenger needs a backtest to replace it."
+        )
         challenger.metadata[champion.BACKTEST_METADATA_KEY] = None
         path = artifacts.save_model(challenger, root, promote=promote)
         return RetrainOutcome(challenger, None, current, None, promote, reason, path)
@@ -145,21 +163,33 @@ def retrain(
         else:
             champion_recipe = replace(champion_recipe, n_origins=recipe.n_origins)
             champion_result = champion_recipe.backtest(
-                df, incumbent.features, incumbent.feature_families, oracle_column)
+                df, incumbent.features, incumbent.feature_families, oracle_column
+            )
             champion_row = champion_result.summary().loc[MODEL_NAME]
     promote, reason = champion.should_promote(challenger_row, champion_row)
     if current is not None and champion_row is None and promote:
-        reason = (f"The champion {current} cannot be backtested on today's data (no stored recipe, or "
-                  f"features that no longer exist): challenger promoted (backtest AUC "
-                  f"{challenger_row['auc']:.4f}, Brier {challenger_row['brier']:.4f}).")
+        reason = (
+            f"The champion {current} cannot be backtested on today's data (no stored recipe, or "
+            f"features that no longer exist): challenger promoted (backtest AUC "
+            f"{challenger_row['auc']:.4f}, Brier {challenger_row['brier']:.4f})."
+        )
     elif champion_row is challenger_row:
-        reason = (f"Same recipe and features as the champion {current}, so the same backtest "
-                  f"(AUC {challenger_row['auc']:.4f}); retrained on the newest labels: promoted.")
+        reason = (
+            f"Same recipe and features as the champion {current}, so the same backtest "
+            f"(AUC {challenger_row['auc']:.4f}); retrained on the newest labels: promoted."
+        )
     challenger.metadata[champion.BACKTEST_METADATA_KEY] = _comparable(challenger_row)
     path = root / challenger.version
     if path.exists():
         # Versions are immutable: the same data and recipe in the same second made this very model.
-        return RetrainOutcome(challenger, result, current, champion_result, False,
-                              f"{challenger.version} is already saved (same data, same recipe): nothing to do.", path)
+        return RetrainOutcome(
+            challenger,
+            result,
+            current,
+            champion_result,
+            False,
+            f"{challenger.version} is already saved (same data, same recipe): nothing to do.",
+            path,
+        )
     path = artifacts.save_model(challenger, root, promote=promote)
     return RetrainOutcome(challenger, result, current, champion_result, promote, reason, path)

@@ -220,8 +220,12 @@ def train_churn_model(
             f"(e.g. the churn definition and grace period) or load more history."
         )
     split = time_split(
-        labelled, label, horizon_days,
-        test_weeks=test_weeks, calibration_weeks=calibration_weeks, min_train_weeks=min_train_weeks,
+        labelled,
+        label,
+        horizon_days,
+        test_weeks=test_weeks,
+        calibration_weeks=calibration_weeks,
+        min_train_weeks=min_train_weeks,
         calibration_gap_days=calibration_gap_days,
     )
     for name, frame in (("train", split.train), ("calibration", split.calibration)):
@@ -271,8 +275,9 @@ def train_churn_model(
 
     # data and training settings: two models trained in the same second get the same version only
     # when they are the same model
-    settings = json.dumps({"params": full_params, "rounds": num_boost_round, "early": early_stopping_rounds},
-                          sort_keys=True, default=str)
+    settings = json.dumps(
+        {"params": full_params, "rounds": num_boost_round, "early": early_stopping_rounds}, sort_keys=True, default=str
+    )
     model_fingerprint = hashlib.sha256(f"{fingerprint}:{settings}".encode()).hexdigest()
 
     metadata = {

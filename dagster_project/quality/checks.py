@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from dagster_project.contract import TABLES, RawTable
+from dagster_project.core.contract import TABLES, RawTable
 from dagster_project.quality.quarantine import QUARANTINE_SCHEMA, REASON_SLA, UNKNOWN_ACCOUNT, landed_rows, scoped_rows
 from dagster_project.quality.sla import BLOCK, WARN, Sla
 from dagster_project.quality.suites import STAGING_MODELS, STAGING_SCHEMA
@@ -28,7 +28,9 @@ HISTORY_TABLE = "marts.mart_data_quality"
 class Outcome:
     """One measured value of one check against its threshold."""
 
-    sla: str  # completeness | duplicates | referential_integrity | validity | freshness | volume | reconciliation | snapshot_gate | quarantine
+    # completeness | duplicates | referential_integrity | validity | freshness | volume | reconciliation |
+    # snapshot_gate | quarantine
+    sla: str
     table: str  # schema-qualified, e.g. raw.events
     column: str | None
     check: str  # the GX expectation type or the name of the SQL check
@@ -45,11 +47,20 @@ class Outcome:
 
     def as_row(self) -> dict[str, Any]:
         return {
-            "table": self.table, "column": self.column, "check": self.check, "sla": self.sla,
+            "table": self.table,
+            "column": self.column,
+            "check": self.check,
+            "sla": self.sla,
             "observed": None if self.observed is None else round(float(self.observed), 6),
-            "threshold": self.threshold, "comparison": self.comparison, "passed": self.passed,
-            "severity": self.severity, "failing_rows": self.failing_rows, "total_rows": self.total_rows,
-            "quarantined_rows": self.quarantined_rows, "examples": ", ".join(self.examples), "detail": self.detail,
+            "threshold": self.threshold,
+            "comparison": self.comparison,
+            "passed": self.passed,
+            "severity": self.severity,
+            "failing_rows": self.failing_rows,
+            "total_rows": self.total_rows,
+            "quarantined_rows": self.quarantined_rows,
+            "examples": ", ".join(self.examples),
+            "detail": self.detail,
         }
 
 
@@ -91,26 +102,39 @@ def outcomes_from_suite(suite: str, results: list[dict[str, Any]], key_columns: 
             if r["type"] == "unexpected_rows_expectation":
                 failing = int(observed or 0)
                 column = None
-        outcomes.append(Outcome(
-            sla=meta.get("sla", "unknown"), table=suite, column=column, check=r["type"], observed=observed,
-            threshold=meta.get("threshold"), comparison=meta.get("comparison", ""), passed=r["success"],
-            severity=meta.get("severity", BLOCK), failing_rows=failing, total_rows=total, examples=examples,
-            detail=r.get("description") or kwargs.get("description", ""),
-        ))
+        outcomes.append(
+            Outcome(
+                sla=meta.get("sla", "unknown"),
+                table=suite,
+                column=column,
+                check=r["type"],
+                observed=observed,
+                threshold=meta.get("threshold"),
+                comparison=meta.get("comparison", ""),
+                passed=r["success"],
+                severity=meta.get("severity", BLOCK),
+                failing_rows=failing,
+                total_rows=total,
+                examples=examples,
+                detail=r.get("description") or kwargs.get("description", ""),
+            )
+        )
     return outcomes
 
 
 # -------------------------------------------------------------------------- SQL measures and examples
 
 
-def add_duplicate_details(con: duckdb.DuckDBPyConnection, table: RawTable, outcome: Outcome,
-                          rows_sql: str | None = None) -> None:
+def add_duplicate_details(
+    con: duckdb.DuckDBPyConnection, table: RawTable, outcome: Outcome, rows_sql: str | None = None
+) -> None:
     """Rows beyond the first per key, and the most duplicated keys, of the rows the outcome
     measured: by default the table as landed (like the GX rate), or the query `rows_sql`; one
     grouping of the keys serves all three."""
     pk = table.primary_key
     rows, distinct, keys = con.execute(
-        f"WITH per_key AS MATERIALIZED (SELECT {pk} AS key, count(*) AS n FROM ({rows_sql or landed_rows(table)}) AS measured "
+        f"WITH per_key AS MATERIALIZED (SELECT {pk} AS key, count(*) AS n "
+        f"FROM ({rows_sql or landed_rows(table)}) AS measured "
         f"WHERE {pk} IS NOT NULL GROUP BY {pk}) "
         f"SELECT (SELECT coalesce(sum(n), 0) FROM per_key), (SELECT count(*) FROM per_key), "
         f"(SELECT list([CAST(key AS VARCHAR), CAST(n AS VARCHAR)] ORDER BY n DESC, key) FROM "
@@ -128,11 +152,11 @@ def add_duplicate_details(con: duckdb.DuckDBPyConnection, table: RawTable, outco
 
 def add_orphan_details(con: duckdb.DuckDBPyConnection, table: RawTable, outcome: Outcome) -> None:
     """The quarantined orphans: their keys and unknown account ids."""
-    orphans = (f"({scoped_rows(table, f'{QUARANTINE_SCHEMA}.{table.name}')}) AS quarantined "
-               "WHERE quarantine_reason = ?")
+    orphans = f"({scoped_rows(table, f'{QUARANTINE_SCHEMA}.{table.name}')}) AS quarantined WHERE quarantine_reason = ?"
     keys = con.execute(
         f"SELECT DISTINCT {table.primary_key}, account_id FROM {orphans} ORDER BY ALL LIMIT {MAX_EXAMPLES}",
-        [UNKNOWN_ACCOUNT]).fetchall()
+        [UNKNOWN_ACCOUNT],
+    ).fetchall()
     outcome.examples = [f"{k} (account {a})" for k, a in keys]
     outcome.column = "account_id"
     outcome.quarantined_rows = con.execute(f"SELECT count(*) FROM {orphans}", [UNKNOWN_ACCOUNT]).fetchone()[0]
@@ -152,20 +176,41 @@ def quarantine_outcomes(con: duckdb.DuckDBPyConnection, tables: list[str] | None
             f"FROM ({scoped_rows(table, f'{QUARANTINE_SCHEMA}.{table.name}')}) GROUP BY ALL ORDER BY ALL"
         ).fetchall()
         total_q = sum(r[2] for r in rows)
-        outcomes.append(Outcome(
-            sla="quarantine", table=table.qualified_name, column=None, check="landed_equals_raw_plus_quarantined",
-            observed=float(raw + total_q), threshold=float(landed), comparison="== landed rows",
-            passed=raw + total_q == landed, severity=BLOCK, failing_rows=int(landed - raw - total_q),
-            total_rows=int(landed), quarantined_rows=int(total_q),
-            detail=f"{landed} landed = {raw} raw + {total_q} quarantined",
-        ))
+        outcomes.append(
+            Outcome(
+                sla="quarantine",
+                table=table.qualified_name,
+                column=None,
+                check="landed_equals_raw_plus_quarantined",
+                observed=float(raw + total_q),
+                threshold=float(landed),
+                comparison="== landed rows",
+                passed=raw + total_q == landed,
+                severity=BLOCK,
+                failing_rows=int(landed - raw - total_q),
+                total_rows=int(landed),
+                quarantined_rows=int(total_q),
+                detail=f"{landed} landed = {raw} raw + {total_q} quarantined",
+            )
+        )
         for reason, column, n, keys in rows:
-            outcomes.append(Outcome(
-                sla=REASON_SLA.get(reason, "validity"), table=f"{QUARANTINE_SCHEMA}.{table.name}", column=column,
-                check=f"quarantine:{reason}", observed=float(n) / landed if landed else 0.0, threshold=None,
-                comparison="share of landed rows quarantined", passed=True, severity=WARN, failing_rows=int(n),
-                total_rows=int(landed), quarantined_rows=int(n), examples=[str(k) for k in keys or []],
-            ))
+            outcomes.append(
+                Outcome(
+                    sla=REASON_SLA.get(reason, "validity"),
+                    table=f"{QUARANTINE_SCHEMA}.{table.name}",
+                    column=column,
+                    check=f"quarantine:{reason}",
+                    observed=float(n) / landed if landed else 0.0,
+                    threshold=None,
+                    comparison="share of landed rows quarantined",
+                    passed=True,
+                    severity=WARN,
+                    failing_rows=int(n),
+                    total_rows=int(landed),
+                    quarantined_rows=int(n),
+                    examples=[str(k) for k in keys or []],
+                )
+            )
     return outcomes
 
 
@@ -176,9 +221,18 @@ def freshness_outcomes(con: duckdb.DuckDBPyConnection, sla: Sla, now: dt.datetim
     age = None if newest is None else (now - newest).total_seconds() / 3600.0
     detail = f"newest {sla.freshness_column} = {newest}, run time = {now:%Y-%m-%d %H:%M:%S}"
     return [
-        Outcome(sla="freshness", table=table.qualified_name, column=sla.freshness_column, check=f"freshness_{sev}",
-                observed=None if age is None else round(age, 2), threshold=limit, comparison="<= hours since newest row",
-                passed=age is not None and age <= limit, severity=sev, detail=detail)
+        Outcome(
+            sla="freshness",
+            table=table.qualified_name,
+            column=sla.freshness_column,
+            check=f"freshness_{sev}",
+            observed=None if age is None else round(age, 2),
+            threshold=limit,
+            comparison="<= hours since newest row",
+            passed=age is not None and age <= limit,
+            severity=sev,
+            detail=detail,
+        )
         for sev, limit in ((WARN, sla.freshness_warn_after_hours), (BLOCK, sla.freshness_block_after_hours))
     ]
 
@@ -192,11 +246,13 @@ def volume_outcome(con: duckdb.DuckDBPyConnection, sla: Sla, now: dt.datetime) -
     table = TABLES[sla.volume_table]
     today = now.date()
     first = today - dt.timedelta(days=sla.volume_recent_days + 7 * sla.volume_trailing_weeks)
-    counts = dict(con.execute(
-        f"SELECT CAST({sla.volume_column} AS DATE) AS day, count(*) FROM {table.qualified_name} "
-        f"WHERE {sla.volume_column} >= ? AND {sla.volume_column} < ? GROUP BY 1",
-        [dt.datetime.combine(first, dt.time()), dt.datetime.combine(today, dt.time())],
-    ).fetchall())
+    counts = dict(
+        con.execute(
+            f"SELECT CAST({sla.volume_column} AS DATE) AS day, count(*) FROM {table.qualified_name} "
+            f"WHERE {sla.volume_column} >= ? AND {sla.volume_column} < ? GROUP BY 1",
+            [dt.datetime.combine(first, dt.time()), dt.datetime.combine(today, dt.time())],
+        ).fetchall()
+    )
     days = []
     for back in range(sla.volume_recent_days, 0, -1):
         day = today - dt.timedelta(days=back)
@@ -208,13 +264,22 @@ def volume_outcome(con: duckdb.DuckDBPyConnection, sla: Sla, now: dt.datetime) -
         days.append((day, n, baseline, n / baseline - 1.0))
     out_of_band = [d for d in days if abs(d[3]) > sla.volume_max_relative_deviation]
     worst = max(days, key=lambda d: abs(d[3]), default=None)
-    detail = "; ".join(f"{d:%Y-%m-%d}: {n} vs median {b:g} ({dev:+.0%})" for d, n, b, dev in days) or \
-        "no day with a baseline above the minimum (history too short or too few events)"
+    detail = (
+        "; ".join(f"{d:%Y-%m-%d}: {n} vs median {b:g} ({dev:+.0%})" for d, n, b, dev in days)
+        or "no day with a baseline above the minimum (history too short or too few events)"
+    )
     return Outcome(
-        sla="volume", table=table.qualified_name, column=sla.volume_column, check="daily_volume_vs_trailing_median",
-        observed=None if worst is None else round(worst[3], 4), threshold=sla.volume_max_relative_deviation,
-        comparison="<= |relative deviation| of every recent day", passed=not out_of_band, severity=WARN,
-        failing_rows=len(out_of_band), total_rows=len(days),
+        sla="volume",
+        table=table.qualified_name,
+        column=sla.volume_column,
+        check="daily_volume_vs_trailing_median",
+        observed=None if worst is None else round(worst[3], 4),
+        threshold=sla.volume_max_relative_deviation,
+        comparison="<= |relative deviation| of every recent day",
+        passed=not out_of_band,
+        severity=WARN,
+        failing_rows=len(out_of_band),
+        total_rows=len(days),
         examples=[f"{d:%Y-%m-%d} ({n} events, {dev:+.0%})" for d, n, _, dev in out_of_band[:MAX_EXAMPLES]],
         detail=detail,
     )
@@ -226,18 +291,28 @@ def reconciliation_outcome(con: duckdb.DuckDBPyConnection, table: RawTable) -> O
     pk = table.primary_key
     # the rows of the last load (a daily run: the days it reloaded)
     raw, distinct = con.execute(
-        f"SELECT count(*), count(DISTINCT {pk}) FROM ({scoped_rows(table, table.qualified_name)})").fetchone()
+        f"SELECT count(*), count(DISTINCT {pk}) FROM ({scoped_rows(table, table.qualified_name)})"
+    ).fetchone()
     quarantined = con.execute(
-        f"SELECT count(*) FROM ({scoped_rows(table, f'{QUARANTINE_SCHEMA}.{table.name}')})").fetchone()[0]
+        f"SELECT count(*) FROM ({scoped_rows(table, f'{QUARANTINE_SCHEMA}.{table.name}')})"
+    ).fetchone()[0]
     staged = con.execute(f"SELECT count(*) FROM ({scoped_rows(table, model)})").fetchone()[0]
     removed = raw - distinct
     return Outcome(
-        sla="reconciliation", table=model, column=pk, check="raw_equals_staged_plus_removed_duplicates",
-        observed=float(staged + removed), threshold=float(raw), comparison="== raw rows",
-        passed=staged + removed == raw, severity=BLOCK, failing_rows=int(raw - staged - removed), total_rows=int(raw),
+        sla="reconciliation",
+        table=model,
+        column=pk,
+        check="raw_equals_staged_plus_removed_duplicates",
+        observed=float(staged + removed),
+        threshold=float(raw),
+        comparison="== raw rows",
+        passed=staged + removed == raw,
+        severity=BLOCK,
+        failing_rows=int(raw - staged - removed),
+        total_rows=int(raw),
         quarantined_rows=int(quarantined),
         detail=f"landed {raw + quarantined} = raw {raw} + quarantined {quarantined}; "
-               f"raw {raw} = staged {staged} + removed duplicates {removed}",
+        f"raw {raw} = staged {staged} + removed duplicates {removed}",
     )
 
 
@@ -267,24 +342,37 @@ def verdict(outcomes: list[Outcome], what: str) -> Verdict:
     headline = (blocking or failed or outcomes or [None])[0]
     metadata: dict[str, Any] = {"outcomes": len(outcomes), "failed": len(failed)}
     if headline is not None:
-        metadata.update({
-            "table": headline.table, "column": headline.column or "", "observed": headline.observed,
-            "threshold": headline.threshold, "comparison": headline.comparison,
-            "failing_rows": headline.failing_rows, "total_rows": headline.total_rows,
-            "example_bad_keys": ", ".join(headline.examples),
-            "detail": headline.detail,
-        })
-    lines = ["| table | column | check | observed | threshold | passed | severity | failing rows | examples |",
-             "|---|---|---|---|---|---|---|---|---|"]
+        metadata.update(
+            {
+                "table": headline.table,
+                "column": headline.column or "",
+                "observed": headline.observed,
+                "threshold": headline.threshold,
+                "comparison": headline.comparison,
+                "failing_rows": headline.failing_rows,
+                "total_rows": headline.total_rows,
+                "example_bad_keys": ", ".join(headline.examples),
+                "detail": headline.detail,
+            }
+        )
+    lines = [
+        "| table | column | check | observed | threshold | passed | severity | failing rows | examples |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for o in sorted(outcomes, key=lambda o: (o.passed, o.table, o.column or "")):
-        lines.append(f"| {o.table} | {o.column or ''} | {o.check} | {_fmt(o.observed)} | {_fmt(o.threshold)} ({o.comparison}) "
-                     f"| {o.passed} | {o.severity} | {o.failing_rows if o.failing_rows is not None else ''} | {', '.join(o.examples)} |")
+        lines.append(
+            f"| {o.table} | {o.column or ''} | {o.check} | {_fmt(o.observed)} | {_fmt(o.threshold)} ({o.comparison}) "
+            f"| {o.passed} | {o.severity} | {o.failing_rows if o.failing_rows is not None else ''} "
+            f"| {', '.join(o.examples)} |"
+        )
     metadata["details"] = "\n".join(lines)
     if failed and headline is not None:
-        description = (f"{what} FAILED on {headline.table}.{headline.column or '*'}: observed {_fmt(headline.observed)} "
-                       f"vs threshold {_fmt(headline.threshold)} ({headline.comparison}); "
-                       f"{headline.failing_rows if headline.failing_rows is not None else '?'} bad rows; "
-                       f"e.g. {', '.join(headline.examples) or 'n/a'}. {headline.detail}".strip())
+        description = (
+            f"{what} FAILED on {headline.table}.{headline.column or '*'}: observed {_fmt(headline.observed)} "
+            f"vs threshold {_fmt(headline.threshold)} ({headline.comparison}); "
+            f"{headline.failing_rows if headline.failing_rows is not None else '?'} bad rows; "
+            f"e.g. {', '.join(headline.examples) or 'n/a'}. {headline.detail}".strip()
+        )
     else:
         only = outcomes[0].detail if len(outcomes) == 1 and outcomes[0].detail else ""
         description = f"{what} passed ({len(outcomes)} measures). {only}".strip()
@@ -295,22 +383,57 @@ def verdict(outcomes: list[Outcome], what: str) -> Verdict:
 
 
 HISTORY_COLUMNS = {
-    "run_id": "VARCHAR", "checked_at": "TIMESTAMP", "table_name": "VARCHAR", "column_name": "VARCHAR",
-    "check_name": "VARCHAR", "sla": "VARCHAR", "observed_value": "DOUBLE", "threshold": "DOUBLE",
-    "comparison": "VARCHAR", "passed": "BOOLEAN", "severity": "VARCHAR", "failing_rows": "BIGINT",
-    "total_rows": "BIGINT", "quarantined_rows": "BIGINT", "example_keys": "VARCHAR", "detail": "VARCHAR",
+    "run_id": "VARCHAR",
+    "checked_at": "TIMESTAMP",
+    "table_name": "VARCHAR",
+    "column_name": "VARCHAR",
+    "check_name": "VARCHAR",
+    "sla": "VARCHAR",
+    "observed_value": "DOUBLE",
+    "threshold": "DOUBLE",
+    "comparison": "VARCHAR",
+    "passed": "BOOLEAN",
+    "severity": "VARCHAR",
+    "failing_rows": "BIGINT",
+    "total_rows": "BIGINT",
+    "quarantined_rows": "BIGINT",
+    "example_keys": "VARCHAR",
+    "detail": "VARCHAR",
 }
 
 
-def append_history(con: duckdb.DuckDBPyConnection, run_id: str, checked_at: dt.datetime, outcomes: list[Outcome]) -> int:
+def append_history(
+    con: duckdb.DuckDBPyConnection, run_id: str, checked_at: dt.datetime, outcomes: list[Outcome]
+) -> int:
     """Append one row per outcome to marts.mart_data_quality (created on first use); returns rows added."""
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
     cols = ", ".join(f"{c} {t}" for c, t in HISTORY_COLUMNS.items())
     con.execute(f"CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} ({cols})")
-    rows = [(run_id, checked_at, o.table, o.column, o.check, o.sla, o.observed,
-             None if o.threshold is None else float(o.threshold), o.comparison, o.passed, o.severity,
-             o.failing_rows, o.total_rows, o.quarantined_rows, ", ".join(o.examples), o.detail) for o in outcomes]
+    rows = [
+        (
+            run_id,
+            checked_at,
+            o.table,
+            o.column,
+            o.check,
+            o.sla,
+            o.observed,
+            None if o.threshold is None else float(o.threshold),
+            o.comparison,
+            o.passed,
+            o.severity,
+            o.failing_rows,
+            o.total_rows,
+            o.quarantined_rows,
+            ", ".join(o.examples),
+            o.detail,
+        )
+        for o in outcomes
+    ]
     if rows:
-        con.executemany(f"INSERT INTO {HISTORY_TABLE} ({', '.join(HISTORY_COLUMNS)}) VALUES "
-                        f"({', '.join('?' for _ in HISTORY_COLUMNS)})", rows)
+        con.executemany(
+            f"INSERT INTO {HISTORY_TABLE} ({', '.join(HISTORY_COLUMNS)}) VALUES "
+            f"({', '.join('?' for _ in HISTORY_COLUMNS)})",
+            rows,
+        )
     return len(rows)

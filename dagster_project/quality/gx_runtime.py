@@ -23,13 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dagster_project.settings import EXPECTATIONS_DIR, Settings, get_settings
+from dagster_project.core.settings import EXPECTATIONS_DIR, Settings, get_settings
 
 # GX opens the warehouse with the project's DuckDB settings (duckdb-engine passes the URL's query
 # parameters to DuckDB as configuration), not DuckDB's defaults (80 % of the machine's memory).
-CONNECTION_STRING = ("duckdb:///${AHW_DUCKDB_PATH}?memory_limit=${AHW_DUCKDB_MEMORY_LIMIT}"
-                     "&threads=${AHW_DUCKDB_THREADS}&temp_directory=${AHW_DUCKDB_TEMP_DIRECTORY}"
-                     "&preserve_insertion_order=false")
+CONNECTION_STRING = (
+    "duckdb:///${AHW_DUCKDB_PATH}?memory_limit=${AHW_DUCKDB_MEMORY_LIMIT}"
+    "&threads=${AHW_DUCKDB_THREADS}&temp_directory=${AHW_DUCKDB_TEMP_DIRECTORY}"
+    "&preserve_insertion_order=false"
+)
 # the settings the connection string reads (Settings.export_for_dbt names them)
 CONNECTION_ENV = ("AHW_DUCKDB_PATH", "AHW_DUCKDB_MEMORY_LIMIT", "AHW_DUCKDB_THREADS", "AHW_DUCKDB_TEMP_DIRECTORY")
 DATA_DOCS_ENV = "AHW_DATA_DOCS_DIR"
@@ -62,7 +64,7 @@ def runtime_environment(settings: Settings | None = None) -> dict[str, str]:
 def _register_duckdb_persisted_connection() -> None:
     from great_expectations.execution_engine import sqlalchemy_execution_engine as engine_module
 
-    class _DuckDBDialect(str, enum.Enum):
+    class _DuckDBDialect(enum.StrEnum):
         DUCKDB = "duckdb"
 
     dialects = engine_module._PERSISTED_CONNECTION_DIALECTS
@@ -132,12 +134,16 @@ class SuiteRun:
 
 
 def result_format(key_columns: list[str]) -> dict[str, Any]:
-    return {"result_format": "SUMMARY", "unexpected_index_column_names": key_columns,
-            "partial_unexpected_count": 5}
+    return {"result_format": "SUMMARY", "unexpected_index_column_names": key_columns, "partial_unexpected_count": 5}
 
 
-def validate(suite_names: list[str], expectation_parameters: dict[str, Any], run_name: str,
-             settings: Settings | None = None, build_docs: bool = True) -> dict[str, SuiteRun]:
+def validate(
+    suite_names: list[str],
+    expectation_parameters: dict[str, Any],
+    run_name: str,
+    settings: Settings | None = None,
+    build_docs: bool = True,
+) -> dict[str, SuiteRun]:
     """Run the committed validation definitions of these suites; store results; rebuild Data Docs.
 
     Raises (with the suite name) when GX could not evaluate an expectation at all, e.g. a missing
@@ -155,8 +161,13 @@ def validate(suite_names: list[str], expectation_parameters: dict[str, Any], run
         return pool.apply(_validate_here, (suite_names, expectation_parameters, run_name, settings, build_docs))
 
 
-def _validate_here(suite_names: list[str], expectation_parameters: dict[str, Any], run_name: str,
-                   settings: Settings | None, build_docs: bool) -> dict[str, SuiteRun]:
+def _validate_here(
+    suite_names: list[str],
+    expectation_parameters: dict[str, Any],
+    run_name: str,
+    settings: Settings | None,
+    build_docs: bool,
+) -> dict[str, SuiteRun]:
     """`validate`, in this process."""
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -166,33 +177,46 @@ def _validate_here(suite_names: list[str], expectation_parameters: dict[str, Any
         for name in suite_names:
             vd = context.validation_definitions.get(name)
             keys = list(vd.suite.meta.get("key_columns", []))
-            res = vd.run(expectation_parameters=expectation_parameters, result_format=result_format(keys), run_id=run_id)
+            res = vd.run(
+                expectation_parameters=expectation_parameters, result_format=result_format(keys), run_id=run_id
+            )
             rows = []
             for r in res.results:
                 exc = r.exception_info or {}
-                raised = exc.get("raised_exception") if "raised_exception" in exc else any(
-                    isinstance(v, dict) and v.get("raised_exception") for v in exc.values())
+                raised = (
+                    exc.get("raised_exception")
+                    if "raised_exception" in exc
+                    else any(isinstance(v, dict) and v.get("raised_exception") for v in exc.values())
+                )
                 if raised:
-                    messages = [exc.get("exception_message")] if "exception_message" in exc else [
-                        v.get("exception_message") for v in exc.values() if isinstance(v, dict)]
+                    messages = (
+                        [exc.get("exception_message")]
+                        if "exception_message" in exc
+                        else [v.get("exception_message") for v in exc.values() if isinstance(v, dict)]
+                    )
                     raise RuntimeError(
                         f"GX could not evaluate {r.expectation_config.type} of suite '{name}' "
                         f"({r.expectation_config.kwargs}): {'; '.join(str(m) for m in messages)}. "
                         "Check that the table exists (run the upstream assets) and matches the suite; "
-                        "regenerate suites with `python -m dagster_project.quality.suites` after contract changes."
+                        "regenerate suites with `ahw suites` after contract changes."
                     )
-                rows.append({
-                    "type": r.expectation_config.type,
-                    "kwargs": dict(r.expectation_config.kwargs),
-                    "meta": dict(r.expectation_config.meta or {}),
-                    "description": r.expectation_config.description or "",
-                    "success": bool(r.success),
-                    "result": dict(r.result or {}),
-                })
+                rows.append(
+                    {
+                        "type": r.expectation_config.type,
+                        "kwargs": dict(r.expectation_config.kwargs),
+                        "meta": dict(r.expectation_config.meta or {}),
+                        "description": r.expectation_config.description or "",
+                        "success": bool(r.success),
+                        "result": dict(r.result or {}),
+                    }
+                )
             runs[name] = SuiteRun(suite=name, success=bool(res.success), results=rows)
         if build_docs:
-            rendered = [key for key in context.validation_results_store.list_keys()
-                        if key.run_id.run_name == run_name and key.expectation_suite_identifier.name in runs]
+            rendered = [
+                key
+                for key in context.validation_results_store.list_keys()
+                if key.run_id.run_name == run_name and key.expectation_suite_identifier.name in runs
+            ]
             # Only this run's results are rendered (and the index): the pages of earlier runs are
             # already there, and re-rendering every stored result would grow with every day of history.
             context.build_data_docs(resource_identifiers=rendered)

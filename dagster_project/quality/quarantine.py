@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from dagster_project.contract import RAW_SCHEMA, TABLES, RawTable
-from dagster_project.landing import INCREMENTAL_COLUMNS
+from dagster_project.core.contract import RAW_SCHEMA, TABLES, RawTable
+from dagster_project.ingest.landing import INCREMENTAL_COLUMNS
 from dagster_project.quality.sla import Sla
 
 QUARANTINE_SCHEMA = "quarantine"
@@ -95,10 +95,14 @@ def account_ids_sql() -> str:
 def record_load_scope(con: duckdb.DuckDBPyConnection, table: RawTable, since: tuple[str, dt.date] | None) -> None:
     """Remember what the last load of `table` replaced: everything (since None) or the rows whose
     `since[0]` is on or after the day `since[1]`."""
-    con.execute(f"CREATE TABLE IF NOT EXISTS {LOAD_SCOPE_TABLE} "
-                "(table_name VARCHAR PRIMARY KEY, scope_column VARCHAR, loaded_from DATE)")
-    con.execute(f"INSERT OR REPLACE INTO {LOAD_SCOPE_TABLE} VALUES (?, ?, ?)",
-                [table.name, since[0] if since else None, since[1] if since else None])
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {LOAD_SCOPE_TABLE} "
+        "(table_name VARCHAR PRIMARY KEY, scope_column VARCHAR, loaded_from DATE)"
+    )
+    con.execute(
+        f"INSERT OR REPLACE INTO {LOAD_SCOPE_TABLE} VALUES (?, ?, ?)",
+        [table.name, since[0] if since else None, since[1] if since else None],
+    )
 
 
 def scoped_rows(table: RawTable, relation: str, columns: str = "*", column: str | None = None) -> str:
@@ -114,10 +118,11 @@ def scoped_rows(table: RawTable, relation: str, columns: str = "*", column: str 
     if table.name not in INCREMENTAL_COLUMNS:
         return f"SELECT {columns} FROM {relation}"
     column = column or INCREMENTAL_COLUMNS[table.name]
-    loaded_from = (f"(SELECT max(loaded_from) FROM {LOAD_SCOPE_TABLE} "
-                   f"WHERE table_name = {sql_literal(table.name)})")
-    return (f"SELECT {columns} FROM {relation} WHERE {column} >= coalesce({loaded_from}, DATE '-infinity') "
-            f"UNION ALL SELECT {columns} FROM {relation} WHERE {column} IS NULL AND {loaded_from} IS NULL")
+    loaded_from = f"(SELECT max(loaded_from) FROM {LOAD_SCOPE_TABLE} WHERE table_name = {sql_literal(table.name)})"
+    return (
+        f"SELECT {columns} FROM {relation} WHERE {column} >= coalesce({loaded_from}, DATE '-infinity') "
+        f"UNION ALL SELECT {columns} FROM {relation} WHERE {column} IS NULL AND {loaded_from} IS NULL"
+    )
 
 
 def landed_rows(table: RawTable) -> str:
@@ -125,24 +130,34 @@ def landed_rows(table: RawTable) -> str:
     plus the rows quarantined. Rates are measured on this, so quarantining a row never hides it
     from the SLA it broke."""
     cols = ", ".join(table.columns)
-    return (f"{scoped_rows(table, table.qualified_name, cols)} "
-            f"UNION ALL {scoped_rows(table, f'{QUARANTINE_SCHEMA}.{table.name}', cols)}")
+    return (
+        f"{scoped_rows(table, table.qualified_name, cols)} "
+        f"UNION ALL {scoped_rows(table, f'{QUARANTINE_SCHEMA}.{table.name}', cols)}"
+    )
 
 
 def quarantine_rules(table: RawTable, sla: Sla, now: dt.datetime) -> list[Rule]:
     """The validity rules of one raw table, in filing order."""
     rules = [Rule(NULL_CRITICAL_FIELD, col, f"{col} IS NULL") for col in sla.critical_columns(table.name)]
     if table.account_fk:
-        rules.append(Rule(UNKNOWN_ACCOUNT, "account_id",
-                          f"account_id IS NOT NULL AND account_id NOT IN ({account_ids_sql()})"))
-    rules += [Rule(FUTURE_TIMESTAMP, col, f"{col} > {timestamp_literal(now)}")
-              for col in sla.no_future_timestamps.get(table.name, ())]
+        rules.append(
+            Rule(UNKNOWN_ACCOUNT, "account_id", f"account_id IS NOT NULL AND account_id NOT IN ({account_ids_sql()})")
+        )
+    rules += [
+        Rule(FUTURE_TIMESTAMP, col, f"{col} > {timestamp_literal(now)}")
+        for col in sla.no_future_timestamps.get(table.name, ())
+    ]
     rules += [Rule(NEGATIVE_AMOUNT, col, f"{col} < 0") for col in sla.non_negative.get(table.name, ())]
-    rules += [Rule(OUT_OF_RANGE, col, f"{col} NOT BETWEEN {lo} AND {hi}")
-              for col, (lo, hi) in sla.ranges.get(table.name, {}).items()]
-    rules += [Rule(UNKNOWN_ENUM_VALUE, col,
-                   f"{col} IS NOT NULL AND {col} NOT IN ({', '.join(sql_literal(v) for v in values)})")
-              for col, values in table.enums.items()]
+    rules += [
+        Rule(OUT_OF_RANGE, col, f"{col} NOT BETWEEN {lo} AND {hi}")
+        for col, (lo, hi) in sla.ranges.get(table.name, {}).items()
+    ]
+    rules += [
+        Rule(
+            UNKNOWN_ENUM_VALUE, col, f"{col} IS NOT NULL AND {col} NOT IN ({', '.join(sql_literal(v) for v in values)})"
+        )
+        for col, values in table.enums.items()
+    ]
     return rules
 
 
@@ -152,7 +167,10 @@ def _case(rules: list[Rule], attr: str) -> str:
 
 
 def quarantine_table(
-    con: duckdb.DuckDBPyConnection, table: RawTable, sla: Sla, now: dt.datetime,
+    con: duckdb.DuckDBPyConnection,
+    table: RawTable,
+    sla: Sla,
+    now: dt.datetime,
     since: tuple[str, dt.date] | None = None,
 ) -> QuarantineResult:
     """Move the invalid rows of `raw.<table>` to `quarantine.<table>` (replaced); return the counts.
@@ -168,9 +186,13 @@ def quarantine_table(
     raw_name = table.qualified_name
     q_name = f"{QUARANTINE_SCHEMA}.{table.name}"
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {QUARANTINE_SCHEMA}")
-    q_exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [QUARANTINE_SCHEMA, table.name]).fetchall()[0][0] > 0
+    q_exists = (
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [QUARANTINE_SCHEMA, table.name],
+        ).fetchall()[0][0]
+        > 0
+    )
     scope = f"{since[0]} >= DATE '{since[1].isoformat()}'" if since else "TRUE"
     partial = since is not None and q_exists
     landed = con.execute(f"SELECT count(*) FROM {raw_name} WHERE {scope}").fetchall()[0][0]
@@ -203,8 +225,14 @@ def quarantine_table(
         )
     record_load_scope(con, table, since)
     table_rows = raw_rows if since is None else con.execute(f"SELECT count(*) FROM {raw_name}").fetchall()[0][0]
-    return QuarantineResult(table=table.name, landed_rows=landed, raw_rows=raw_rows,
-                            quarantined_rows=quarantined, table_rows=table_rows, by_reason=by_reason)
+    return QuarantineResult(
+        table=table.name,
+        landed_rows=landed,
+        raw_rows=raw_rows,
+        quarantined_rows=quarantined,
+        table_rows=table_rows,
+        by_reason=by_reason,
+    )
 
 
 def quarantine_order() -> list[str]:

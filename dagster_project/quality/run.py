@@ -1,7 +1,7 @@
 """One pass of each group of checks: GX suites + SQL measures -> verdicts + history rows.
 
 Called by the Dagster asset checks (one step per group, so GX is imported once per group) and
-usable without Dagster: `python -m dagster_project.quality.run raw` validates the current warehouse.
+usable without Dagster: `ahw checks raw` validates the current warehouse.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ import argparse
 import uuid
 from dataclasses import dataclass
 
-from dagster_project.contract import TABLES
+from dagster_project.core import clock
+from dagster_project.core.contract import TABLES
+from dagster_project.core.settings import Settings, get_settings
+from dagster_project.core.warehouse import connect
 from dagster_project.quality import checks, gx_runtime, suites
 from dagster_project.quality.checks import Outcome, Verdict
-from dagster_project.core import clock
 from dagster_project.quality.sla import load_sla
-from dagster_project.settings import Settings, get_settings
-from dagster_project.warehouse import connect
 
 # Check names on the raw table assets, and the SLA whose outcomes each one groups.
 RAW_CHECKS = {
@@ -51,15 +51,17 @@ def raw_check_names(table: str) -> list[str]:
     return names
 
 
-def run_raw_checks(run_id: str, tables: list[str] | None = None, settings: Settings | None = None,
-                   build_docs: bool = True) -> GroupResult:
+def run_raw_checks(
+    run_id: str, tables: list[str] | None = None, settings: Settings | None = None, build_docs: bool = True
+) -> GroupResult:
     """Validate raw tables (as landed: raw + quarantined; default all) plus freshness and volume."""
     s = settings or get_settings()
     sla, now = load_sla(), clock.now()
     specs = suites.expected_suites(sla)
     selected = [TABLES[t] for t in (tables or list(TABLES))]
-    gx_runs = gx_runtime.validate([t.qualified_name for t in selected], {suites.RUN_TIME_PARAMETER: now}, run_id, s,
-                                  build_docs=build_docs)
+    gx_runs = gx_runtime.validate(
+        [t.qualified_name for t in selected], {suites.RUN_TIME_PARAMETER: now}, run_id, s, build_docs=build_docs
+    )
     verdicts: dict[tuple[str, str], Verdict] = {}
     all_outcomes: list[Outcome] = []
     with connect(s) as con:
@@ -89,8 +91,9 @@ def run_staging_checks(run_id: str, settings: Settings | None = None, build_docs
     s = settings or get_settings()
     sla, now = load_sla(), clock.now()
     specs = suites.expected_suites(sla)
-    gx_runs = gx_runtime.validate(suites.staging_suite_names(), {suites.RUN_TIME_PARAMETER: now}, run_id, s,
-                                  build_docs=build_docs)
+    gx_runs = gx_runtime.validate(
+        suites.staging_suite_names(), {suites.RUN_TIME_PARAMETER: now}, run_id, s, build_docs=build_docs
+    )
     verdicts: dict[tuple[str, str], Verdict] = {}
     all_outcomes: list[Outcome] = []
     with connect(s) as con:
@@ -122,17 +125,16 @@ def run_snapshot_gate(run_id: str, settings: Settings | None = None, build_docs:
     return GroupResult(verdicts=verdicts, outcomes=outcomes, history_rows=written)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """CLI: run one group of checks against the configured warehouse and print the verdicts."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("group", choices=["raw", "staging", "gate"])
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     fn = {"raw": run_raw_checks, "staging": run_staging_checks, "gate": run_snapshot_gate}[args.group]
     result = fn(f"cli-{uuid.uuid4().hex[:8]}")
     for (table, check), v in result.verdicts.items():
         print(f"{'PASS' if v.passed else 'FAIL(' + v.severity + ')'}  {table}.{check}: {v.description}")
-    print(f"{result.history_rows} rows appended to {checks.HISTORY_TABLE}; Data Docs: {gx_runtime.data_docs_dir()}/index.html")
-
-
-if __name__ == "__main__":
-    main()
+    print(
+        f"{result.history_rows} rows appended to {checks.HISTORY_TABLE}; "
+        f"Data Docs: {gx_runtime.data_docs_dir()}/index.html"
+    )

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from dagster_project.contract import TABLES
-from dagster_project.settings import EXPECTATIONS_DIR
+from dagster_project.core.contract import TABLES
+from dagster_project.core.settings import EXPECTATIONS_DIR
 
 SLA_PATH = EXPECTATIONS_DIR / "sla.yml"
 BLOCK = "block"
@@ -79,7 +79,15 @@ def load_sla(path: Path = SLA_PATH) -> Sla:
         raise SlaConfigError(f"SLA file {path} does not exist: it declares every data-quality threshold.")
     doc = yaml.safe_load(path.read_text()) or {}
     sections = {}
-    for name in ("completeness", "duplicates", "referential_integrity", "freshness", "validity", "volume", "snapshot_gate"):
+    for name in (
+        "completeness",
+        "duplicates",
+        "referential_integrity",
+        "freshness",
+        "validity",
+        "volume",
+        "snapshot_gate",
+    ):
         sections[name] = _get(doc, name, "top level", path)
     c, d, r, f, v, vol, gate = (sections[n] for n in sections)
     ranges = {}
@@ -95,7 +103,9 @@ def load_sla(path: Path = SLA_PATH) -> Sla:
         freshness_warn_after_hours=float(_get(f, "warn_after_hours", "freshness", path)),
         freshness_block_after_hours=float(_get(f, "block_after_hours", "freshness", path)),
         min_valid_rate=float(_get(v, "min_valid_rate", "validity", path)),
-        no_future_timestamps=_columns_by_table(_get(v, "no_future_timestamps", "validity", path), "validity.no_future_timestamps", path),
+        no_future_timestamps=_columns_by_table(
+            _get(v, "no_future_timestamps", "validity", path), "validity.no_future_timestamps", path
+        ),
         non_negative=_columns_by_table(_get(v, "non_negative", "validity", path), "validity.non_negative", path),
         ranges=ranges,
         volume_table=str(_get(vol, "table", "volume", path)),
@@ -108,10 +118,12 @@ def load_sla(path: Path = SLA_PATH) -> Sla:
         descriptions={n: " ".join(str(s.get("description", "")).split()) for n, s in sections.items()},
         on_failure={n: str(s.get("on_failure", "")) for n, s in sections.items()},
     )
-    for name, rate in [("completeness.min_non_null_rate", sla.min_non_null_rate),
-                       ("duplicates.max_duplicate_rate", sla.max_duplicate_rate),
-                       ("referential_integrity.min_known_account_rate", sla.min_known_account_rate),
-                       ("validity.min_valid_rate", sla.min_valid_rate)]:
+    for name, rate in [
+        ("completeness.min_non_null_rate", sla.min_non_null_rate),
+        ("duplicates.max_duplicate_rate", sla.max_duplicate_rate),
+        ("referential_integrity.min_known_account_rate", sla.min_known_account_rate),
+        ("validity.min_valid_rate", sla.min_valid_rate),
+    ]:
         if not 0.0 <= rate <= 1.0:
             raise SlaConfigError(f"{path}: {name} is {rate}; rates are fractions between 0 and 1.")
     if sla.freshness_block_after_hours < sla.freshness_warn_after_hours:

@@ -2,7 +2,7 @@
 
 `expected_suites()` is the generator: one suite per raw table, one per key staging model and the
 training gate on `marts.ml_account_snapshots`, each expectation tagged in `meta` with the SLA it
-enforces and the severity of a failure. `python -m dagster_project.quality.suites` writes them
+enforces and the severity of a failure. `ahw suites` writes them
 (and the SQL data assets and validation definitions that run them) into the committed GX File Data
 Context in `expectations/`; a test fails while the committed suites differ from the generated ones.
 
@@ -16,7 +16,7 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Any
 
-from dagster_project.contract import RAW_SCHEMA, TABLES, RawTable
+from dagster_project.core.contract import TABLES, RawTable
 from dagster_project.quality.quarantine import account_ids_sql, landed_rows, scoped_rows
 from dagster_project.quality.sla import BLOCK, WARN, Sla, load_sla
 
@@ -81,8 +81,10 @@ def landed_query(table: RawTable) -> str:
     cols = ", ".join(table.columns)
     known = ""
     if table.account_fk:
-        known = (f", CASE WHEN account_id IS NULL THEN NULL ELSE account_id IN ({account_ids_sql()}) END "
-                 f"AS {KNOWN_ACCOUNT_COLUMN}")
+        known = (
+            f", CASE WHEN account_id IS NULL THEN NULL ELSE account_id IN ({account_ids_sql()}) END "
+            f"AS {KNOWN_ACCOUNT_COLUMN}"
+        )
     return f"SELECT {cols}{known} FROM ({landed_rows(table)}) AS landed"
 
 
@@ -90,34 +92,85 @@ def raw_suite(table: RawTable, sla: Sla) -> SuiteSpec:
     """Completeness, duplicate keys, referential integrity and validity of one raw table."""
     ex: list[ExpectationSpec] = []
     for col in sla.critical_columns(table.name):
-        ex.append(ExpectationSpec("expect_column_values_to_not_be_null", {"column": col, "mostly": sla.min_non_null_rate},
-                                  "completeness", BLOCK, sla.min_non_null_rate, ">= non-null rate"))
+        ex.append(
+            ExpectationSpec(
+                "expect_column_values_to_not_be_null",
+                {"column": col, "mostly": sla.min_non_null_rate},
+                "completeness",
+                BLOCK,
+                sla.min_non_null_rate,
+                ">= non-null rate",
+            )
+        )
     # proportion of unique keys = distinct / rows = 1 - duplicate rate; the SLA is "< max rate".
-    ex.append(ExpectationSpec("expect_column_proportion_of_unique_values_to_be_between",
-                              {"column": table.primary_key, "min_value": round(1.0 - sla.max_duplicate_rate, 10),
-                               "strict_min": True},
-                              "duplicates", BLOCK, sla.max_duplicate_rate, "< duplicate rate"))
+    ex.append(
+        ExpectationSpec(
+            "expect_column_proportion_of_unique_values_to_be_between",
+            {"column": table.primary_key, "min_value": round(1.0 - sla.max_duplicate_rate, 10), "strict_min": True},
+            "duplicates",
+            BLOCK,
+            sla.max_duplicate_rate,
+            "< duplicate rate",
+        )
+    )
     if table.account_fk:
-        ex.append(ExpectationSpec("expect_column_values_to_be_in_set",
-                                  {"column": KNOWN_ACCOUNT_COLUMN, "value_set": [True], "mostly": sla.min_known_account_rate},
-                                  "referential_integrity", BLOCK, sla.min_known_account_rate, ">= known-account rate"))
+        ex.append(
+            ExpectationSpec(
+                "expect_column_values_to_be_in_set",
+                {"column": KNOWN_ACCOUNT_COLUMN, "value_set": [True], "mostly": sla.min_known_account_rate},
+                "referential_integrity",
+                BLOCK,
+                sla.min_known_account_rate,
+                ">= known-account rate",
+            )
+        )
     for col in sla.no_future_timestamps.get(table.name, ()):
-        ex.append(ExpectationSpec("expect_column_values_to_be_between",
-                                  {"column": col, "max_value": {"$PARAMETER": RUN_TIME_PARAMETER}, "mostly": sla.min_valid_rate},
-                                  "validity", WARN, sla.min_valid_rate, ">= valid rate (not after the run time)"))
+        ex.append(
+            ExpectationSpec(
+                "expect_column_values_to_be_between",
+                {"column": col, "max_value": {"$PARAMETER": RUN_TIME_PARAMETER}, "mostly": sla.min_valid_rate},
+                "validity",
+                WARN,
+                sla.min_valid_rate,
+                ">= valid rate (not after the run time)",
+            )
+        )
     for col in sla.non_negative.get(table.name, ()):
-        ex.append(ExpectationSpec("expect_column_values_to_be_between",
-                                  {"column": col, "min_value": 0, "mostly": sla.min_valid_rate},
-                                  "validity", WARN, sla.min_valid_rate, ">= valid rate (>= 0)"))
+        ex.append(
+            ExpectationSpec(
+                "expect_column_values_to_be_between",
+                {"column": col, "min_value": 0, "mostly": sla.min_valid_rate},
+                "validity",
+                WARN,
+                sla.min_valid_rate,
+                ">= valid rate (>= 0)",
+            )
+        )
     for col, (lo, hi) in sla.ranges.get(table.name, {}).items():
-        ex.append(ExpectationSpec("expect_column_values_to_be_between",
-                                  {"column": col, "min_value": lo, "max_value": hi, "mostly": sla.min_valid_rate},
-                                  "validity", WARN, sla.min_valid_rate, f">= valid rate (within {lo:g}-{hi:g})"))
+        ex.append(
+            ExpectationSpec(
+                "expect_column_values_to_be_between",
+                {"column": col, "min_value": lo, "max_value": hi, "mostly": sla.min_valid_rate},
+                "validity",
+                WARN,
+                sla.min_valid_rate,
+                f">= valid rate (within {lo:g}-{hi:g})",
+            )
+        )
     for col, values in table.enums.items():
-        ex.append(ExpectationSpec("expect_column_values_to_be_in_set",
-                                  {"column": col, "value_set": list(values), "mostly": sla.min_valid_rate},
-                                  "validity", WARN, sla.min_valid_rate, ">= valid rate (known value)"))
-    return SuiteSpec(name=table.qualified_name, query=landed_query(table), key_columns=(table.primary_key,), expectations=ex)
+        ex.append(
+            ExpectationSpec(
+                "expect_column_values_to_be_in_set",
+                {"column": col, "value_set": list(values), "mostly": sla.min_valid_rate},
+                "validity",
+                WARN,
+                sla.min_valid_rate,
+                ">= valid rate (known value)",
+            )
+        )
+    return SuiteSpec(
+        name=table.qualified_name, query=landed_query(table), key_columns=(table.primary_key,), expectations=ex
+    )
 
 
 def staging_suite(table: RawTable) -> SuiteSpec:
@@ -125,36 +178,86 @@ def staging_suite(table: RawTable) -> SuiteSpec:
     the scope of the raw table's last load."""
     model = f"{STAGING_SCHEMA}.{STAGING_MODELS[table.name]}"
     ex = [
-        ExpectationSpec("expect_column_values_to_not_be_null", {"column": table.primary_key}, "completeness", BLOCK, 1.0, ">= non-null rate"),
+        ExpectationSpec(
+            "expect_column_values_to_not_be_null",
+            {"column": table.primary_key},
+            "completeness",
+            BLOCK,
+            1.0,
+            ">= non-null rate",
+        ),
         # distinct keys / keys = 1: one aggregate (expect_column_values_to_be_unique groups and joins
         # every key, ~4x the cost on 100 M events); the duplicated keys are looked up only on failure
-        ExpectationSpec("expect_column_proportion_of_unique_values_to_be_between",
-                        {"column": table.primary_key, "min_value": 1.0}, "duplicates", BLOCK, 0.0, "== duplicate rate"),
+        ExpectationSpec(
+            "expect_column_proportion_of_unique_values_to_be_between",
+            {"column": table.primary_key, "min_value": 1.0},
+            "duplicates",
+            BLOCK,
+            0.0,
+            "== duplicate rate",
+        ),
     ]
     if table.account_fk:
-        ex.append(ExpectationSpec("expect_column_values_to_not_be_null", {"column": "account_id"}, "completeness", BLOCK, 1.0, ">= non-null rate"))
-    return SuiteSpec(name=model, query=scoped_rows(table, model),
-                     key_columns=(table.primary_key,), expectations=ex)
+        ex.append(
+            ExpectationSpec(
+                "expect_column_values_to_not_be_null",
+                {"column": "account_id"},
+                "completeness",
+                BLOCK,
+                1.0,
+                ">= non-null rate",
+            )
+        )
+    return SuiteSpec(name=model, query=scoped_rows(table, model), key_columns=(table.primary_key,), expectations=ex)
 
 
 def snapshot_suite(sla: Sla) -> SuiteSpec:
     """The training gate: what churn_model needs from marts.ml_account_snapshots."""
     ex = [
         ExpectationSpec("expect_table_row_count_to_be_between", {"min_value": 1}, "snapshot_gate", BLOCK, 1, ">= rows"),
-        *[ExpectationSpec("expect_column_values_to_not_be_null", {"column": c}, "snapshot_gate", BLOCK, 1.0, ">= non-null rate")
-          for c in (*SNAPSHOT_KEY, "is_censored")],
-        ExpectationSpec("expect_compound_columns_to_be_unique", {"column_list": list(SNAPSHOT_KEY)}, "snapshot_gate", BLOCK, 0.0, "== duplicate rate"),
-        ExpectationSpec("unexpected_rows_expectation",
-                        {"unexpected_rows_query": f"SELECT * FROM {{batch}} WHERE is_censored AND {SNAPSHOT_LABEL} IS NOT NULL",
-                         "description": "Censored snapshots (label window not yet observed) have no label."},
-                        "snapshot_gate", BLOCK, 0, "== rows"),
-        ExpectationSpec("unexpected_rows_expectation",
-                        {"unexpected_rows_query": (f"SELECT labelled_rows FROM (SELECT count({SNAPSHOT_LABEL}) AS labelled_rows "
-                                                   f"FROM {{batch}}) AS counted WHERE labelled_rows < {sla.snapshot_min_labelled_rows}"),
-                         "description": f"At least {sla.snapshot_min_labelled_rows} labelled snapshots to train on."},
-                        "snapshot_gate", BLOCK, sla.snapshot_min_labelled_rows, ">= labelled rows"),
+        *[
+            ExpectationSpec(
+                "expect_column_values_to_not_be_null", {"column": c}, "snapshot_gate", BLOCK, 1.0, ">= non-null rate"
+            )
+            for c in (*SNAPSHOT_KEY, "is_censored")
+        ],
+        ExpectationSpec(
+            "expect_compound_columns_to_be_unique",
+            {"column_list": list(SNAPSHOT_KEY)},
+            "snapshot_gate",
+            BLOCK,
+            0.0,
+            "== duplicate rate",
+        ),
+        ExpectationSpec(
+            "unexpected_rows_expectation",
+            {
+                "unexpected_rows_query": f"SELECT * FROM {{batch}} WHERE is_censored AND {SNAPSHOT_LABEL} IS NOT NULL",
+                "description": "Censored snapshots (label window not yet observed) have no label.",
+            },
+            "snapshot_gate",
+            BLOCK,
+            0,
+            "== rows",
+        ),
+        ExpectationSpec(
+            "unexpected_rows_expectation",
+            {
+                "unexpected_rows_query": (
+                    f"SELECT labelled_rows FROM (SELECT count({SNAPSHOT_LABEL}) AS labelled_rows "
+                    f"FROM {{batch}}) AS counted WHERE labelled_rows < {sla.snapshot_min_labelled_rows}"
+                ),
+                "description": f"At least {sla.snapshot_min_labelled_rows} labelled snapshots to train on.",
+            },
+            "snapshot_gate",
+            BLOCK,
+            sla.snapshot_min_labelled_rows,
+            ">= labelled rows",
+        ),
     ]
-    return SuiteSpec(name=SNAPSHOT_TABLE, query=f"SELECT * FROM {SNAPSHOT_TABLE}", key_columns=SNAPSHOT_KEY, expectations=ex)
+    return SuiteSpec(
+        name=SNAPSHOT_TABLE, query=f"SELECT * FROM {SNAPSHOT_TABLE}", key_columns=SNAPSHOT_KEY, expectations=ex
+    )
 
 
 def expected_suites(sla: Sla | None = None) -> dict[str, SuiteSpec]:
@@ -182,8 +285,9 @@ def to_gx_suite(spec: SuiteSpec):
     """The GX ExpectationSuite of a spec (imports GX: call only where GX is needed)."""
     import great_expectations as gx
 
-    suite = gx.ExpectationSuite(name=spec.name, meta={"generated_by": "dagster_project.quality.suites",
-                                                      "key_columns": list(spec.key_columns)})
+    suite = gx.ExpectationSuite(
+        name=spec.name, meta={"generated_by": "dagster_project.quality.suites", "key_columns": list(spec.key_columns)}
+    )
     for e in spec.expectations:
         kwargs = dict(e.kwargs)
         cls = getattr(gx.expectations, _camel(e.type))
@@ -219,13 +323,9 @@ def write_context(root=None) -> list[str]:
     return written
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """CLI: regenerate the committed suites after a change to the contract or expectations/sla.yml."""
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.parse_args()
+    parser.parse_args(argv)
     for name in write_context():
         print(f"wrote suite and validation definition {name}")
-
-
-if __name__ == "__main__":
-    main()

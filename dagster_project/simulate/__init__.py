@@ -3,10 +3,10 @@
     from dagster_project.simulate import SimulationConfig, generate
     rows = generate(SimulationConfig(n_accounts=500, months=18, seed=42), Path("data/landing"))
 
-or `python -m dagster_project.simulate --accounts 500 --months 18 --seed 42 --out data/landing`.
+or `ahw simulate --accounts 500 --months 18 --seed 42 --out data/landing`.
 
 Writes `<out>/<table>/part-NNNNN.parquet` with exactly the columns and types of
-`dagster_project.contract`, and `<out>/_ground_truth/account_weeks.parquet` (latent health, weekly
+`dagster_project.core.contract`, and `<out>/_ground_truth/account_weeks.parquet` (latent health, weekly
 churn hazard and the true 90-day churn probability per account-week, for oracle evaluation).
 
 Stages, each with its own random stream (`config.stage_rng`), so the output depends only on the config:

@@ -1,4 +1,4 @@
-"""CLI: python -m dagster_project.simulate --accounts 500 --months 18 --seed 42 [--end-date YYYY-MM-DD]
+"""CLI: ahw simulate --accounts 500 --months 18 --seed 42 [--end-date YYYY-MM-DD]
 [--event-volume 1.0] [--out DIR]"""
 
 from __future__ import annotations
@@ -9,29 +9,47 @@ import sys
 import time
 from pathlib import Path
 
-from dagster_project.settings import get_settings
+from dagster_project.core.settings import get_settings
 from dagster_project.simulate import SimulationConfig, generate
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, simulate, print rows per table and the elapsed time."""
-    parser = argparse.ArgumentParser(prog="python -m dagster_project.simulate",
-                                     description="Simulate a B2B SaaS company and write its raw tables as Parquet.")
+    parser = argparse.ArgumentParser(
+        prog="ahw simulate", description="Simulate a B2B SaaS company and write its raw tables as Parquet."
+    )
     parser.add_argument("--accounts", type=int, default=500, help="number of accounts (default 500)")
     parser.add_argument("--months", type=int, default=18, help="months of history (default 18)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--end-date", type=dt.date.fromisoformat, default=None,
-                        help="last simulated day, YYYY-MM-DD (default: yesterday, UTC)")
-    parser.add_argument("--event-volume", type=float, default=1.0,
-                        help="multiplies product actions per active user-day, for benchmarks (default 1.0)")
-    parser.add_argument("--last-day-file", action="store_true",
-                        help="write the events received on the last day to their own file, like a daily delivery")
+    parser.add_argument(
+        "--end-date",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="last simulated day, YYYY-MM-DD (default: yesterday, UTC)",
+    )
+    parser.add_argument(
+        "--event-volume",
+        type=float,
+        default=1.0,
+        help="multiplies product actions per active user-day, for benchmarks (default 1.0)",
+    )
+    parser.add_argument(
+        "--last-day-file",
+        action="store_true",
+        help="write the events received on the last day to their own file, like a daily delivery",
+    )
     parser.add_argument("--out", type=Path, default=None, help="landing folder (default: AHW_LANDING_DIR)")
     args = parser.parse_args(argv)
 
     out = args.out or get_settings().landing_dir
-    config = SimulationConfig(n_accounts=args.accounts, months=args.months, seed=args.seed, end_date=args.end_date,
-                              event_volume=args.event_volume, last_day_file=args.last_day_file)
+    config = SimulationConfig(
+        n_accounts=args.accounts,
+        months=args.months,
+        seed=args.seed,
+        end_date=args.end_date,
+        event_volume=args.event_volume,
+        last_day_file=args.last_day_file,
+    )
     started = time.perf_counter()
     rows = generate(config, out)
     elapsed = time.perf_counter() - started

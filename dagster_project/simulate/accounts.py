@@ -110,8 +110,7 @@ def generate_accounts(config: SimulationConfig, window: Window) -> Accounts:
     utc_hour = (local_hour + REGION_UTC_OFFSET_HOURS[region]) % 24
     created_us = window.day_to_us(created_day) + (utc_hour * HOUR_US).astype(np.int64)
 
-    employee_count = np.maximum(
-        np.round(EMPLOYEES_MEDIAN[segment] * rng.lognormal(0, 0.6, n)), 5).astype(np.int32)
+    employee_count = np.maximum(np.round(EMPLOYEES_MEDIAN[segment] * rng.lognormal(0, 0.6, n)), 5).astype(np.int32)
     seats = np.maximum(np.round(SEATS_MEDIAN[segment] * rng.lognormal(0, SEATS_SIGMA[segment])), SEATS_MIN[segment])
     seats = np.minimum(seats, np.maximum(employee_count, SEATS_MIN[segment])).astype(np.int64)
     plan = _draw_plan(rng, segment)

@@ -40,10 +40,23 @@ E = {name: i for i, name in enumerate(EVENT_NAMES)}
 F = {name: i for i, name in enumerate(FEATURES)}
 FREE_FEATURE = -2  # the feature is drawn from the account's features in use
 # Feature of each event name (-1: none).
-EVENT_FEATURE = np.array([
-    -1, FREE_FEATURE, F["reports"], F["workflows"], F["dashboards"], F["exports"], F["api"], F["admin"],
-    FREE_FEATURE, FREE_FEATURE, F["integrations"], F["integrations"], F["admin"],
-])
+EVENT_FEATURE = np.array(
+    [
+        -1,
+        FREE_FEATURE,
+        F["reports"],
+        F["workflows"],
+        F["dashboards"],
+        F["exports"],
+        F["api"],
+        F["admin"],
+        FREE_FEATURE,
+        FREE_FEATURE,
+        F["integrations"],
+        F["integrations"],
+        F["admin"],
+    ]
+)
 # Relative frequency of the non-login actions of an active user (page_viewed .. integration_removed).
 BASE_MIX = np.array([0.0, 0.36, 0.11, 0.10, 0.05, 0.04, 0.12, 0.025, 0.07, 0.035, 0.002, 0.0008, 0.0])
 CORE = np.array([E["report_created"], E["workflow_run"], E["dashboard_shared"]])
@@ -51,17 +64,32 @@ CORE = np.array([E["report_created"], E["workflow_run"], E["dashboard_shared"]])
 PROPERTIES: dict[str, list[str]] = {
     "session_started": ['{"client":"web"}', '{"client":"web"}', '{"client":"desktop"}', '{"client":"mobile"}'],
     "report_created": ['{"report_type":"table"}', '{"report_type":"chart"}', '{"report_type":"pivot"}'],
-    "workflow_run": ['{"trigger":"schedule","status":"success"}', '{"trigger":"manual","status":"success"}',
-                     '{"trigger":"schedule","status":"failed"}'],
+    "workflow_run": [
+        '{"trigger":"schedule","status":"success"}',
+        '{"trigger":"manual","status":"success"}',
+        '{"trigger":"schedule","status":"failed"}',
+    ],
     "dashboard_shared": ['{"channel":"email"}', '{"channel":"link"}', '{"channel":"slack"}'],
     "data_exported": ['{"format":"csv"}', '{"format":"xlsx"}', '{"format":"pdf"}'],
-    "api_request": ['{"endpoint":"/v1/reports","status":200}', '{"endpoint":"/v1/events","status":200}',
-                    '{"endpoint":"/v1/users","status":200}', '{"endpoint":"/v1/events","status":429}'],
+    "api_request": [
+        '{"endpoint":"/v1/reports","status":200}',
+        '{"endpoint":"/v1/events","status":200}',
+        '{"endpoint":"/v1/users","status":200}',
+        '{"endpoint":"/v1/events","status":429}',
+    ],
     "error_shown": ['{"code":"E_TIMEOUT"}', '{"code":"E_PERMISSION"}', '{"code":"E_INTERNAL"}'],
-    "integration_connected": ['{"provider":"salesforce"}', '{"provider":"hubspot"}', '{"provider":"slack"}',
-                              '{"provider":"snowflake"}'],
-    "integration_removed": ['{"provider":"salesforce"}', '{"provider":"hubspot"}', '{"provider":"slack"}',
-                            '{"provider":"snowflake"}'],
+    "integration_connected": [
+        '{"provider":"salesforce"}',
+        '{"provider":"hubspot"}',
+        '{"provider":"slack"}',
+        '{"provider":"snowflake"}',
+    ],
+    "integration_removed": [
+        '{"provider":"salesforce"}',
+        '{"provider":"hubspot"}',
+        '{"provider":"slack"}',
+        '{"provider":"snowflake"}',
+    ],
     "teammate_invited": ['{"role":"admin"}', '{"role":"member"}', '{"role":"viewer"}'],  # by invitee role
 }
 _TEMPLATES = [t for name in EVENT_NAMES for t in PROPERTIES.get(name, [])]
@@ -113,9 +141,19 @@ class EventChunk:
         return len(self.acct)
 
 
-def generate_events(a_lo: int, a_hi: int, acc: Accounts, users: Users, window: Window, paths: HealthPaths,
-                    acct_end_us: np.ndarray, notice: np.ndarray, day_factor: np.ndarray, model: ActivityModel,
-                    rng: np.random.Generator) -> EventChunk:
+def generate_events(
+    a_lo: int,
+    a_hi: int,
+    acc: Accounts,
+    users: Users,
+    window: Window,
+    paths: HealthPaths,
+    acct_end_us: np.ndarray,
+    notice: np.ndarray,
+    day_factor: np.ndarray,
+    model: ActivityModel,
+    rng: np.random.Generator,
+) -> EventChunk:
     """All events of accounts [a_lo, a_hi).
 
     `notice` (accounts in the chunk x weeks) marks weeks after an account decided not to renew.
@@ -139,8 +177,12 @@ def generate_events(a_lo: int, a_hi: int, acc: Accounts, users: Users, window: W
     uw_week = np.repeat(d_first // 7, n_uw) + _ranks_within(n_uw)
     a = users.acct[uw_user]
     h = paths.h[a, uw_week]
-    share_logit = (model.share_intercept + acc.usage_propensity[a] + model.share_health * (h - 1)
-                   - model.notice_penalty * notice[a - a_lo, uw_week])
+    share_logit = (
+        model.share_intercept
+        + acc.usage_propensity[a]
+        + model.share_health * (h - 1)
+        - model.notice_penalty * notice[a - a_lo, uw_week]
+    )
     rank = rng.random(u_all.size)[uw_user - u_lo] + model.rank_jitter * rng.standard_normal(uw_user.size, np.float32)
     in_set = rank < 1 / (1 + np.exp(-share_logit))
     uw_user, uw_week = uw_user[in_set], uw_week[in_set]
@@ -153,8 +195,12 @@ def generate_events(a_lo: int, a_hi: int, acc: Accounts, users: Users, window: W
     a = users.acct[ud_user]
     h = paths.h[a, ud_day // 7]
     tenure_days = ud_day - window.us_to_day(users.created_us[ud_user])
-    logit = (model.day_intercept + users.propensity[ud_user] + model.day_health * (h - 1)
-             - model.onboarding_penalty * np.exp(-tenure_days / 10.0))
+    logit = (
+        model.day_intercept
+        + users.propensity[ud_user]
+        + model.day_health * (h - 1)
+        - model.onboarding_penalty * np.exp(-tenure_days / 10.0)
+    )
     p_active = day_factor[acc.region[a], ud_day] / (1 + np.exp(-logit))
     active = rng.random(ud_user.size, np.float32) < p_active
     ud_user, ud_day, a, h = ud_user[active], ud_day[active], a[active], h[active]
@@ -170,8 +216,13 @@ def generate_events(a_lo: int, a_hi: int, acc: Accounts, users: Users, window: W
     login_ts = t0[li] + np.where(first_sess, 0, (rng.uniform(0.5, 8.0, li.size) * HOUR_US).astype(np.int64))
 
     # Other actions: how many (health, account and person intensity), which, and on what feature.
-    lam = np.exp(model.actions_intercept + acc.usage_intensity[a] + 0.25 * users.propensity[ud_user]
-                 + model.actions_health * (h - 1) + 0.1 * acc.plan[a])
+    lam = np.exp(
+        model.actions_intercept
+        + acc.usage_intensity[a]
+        + 0.25 * users.propensity[ud_user]
+        + model.actions_health * (h - 1)
+        + 0.1 * acc.plan[a]
+    )
     n_act = rng.poisson(lam)
     ai = np.repeat(np.arange(ud_user.size), n_act)
     act_ts = t0[ai] + (np.minimum(rng.exponential(1.2, ai.size), 10.0) * HOUR_US).astype(np.int64)
@@ -228,16 +279,29 @@ def generate_events(a_lo: int, a_hi: int, acc: Accounts, users: Users, window: W
     received = ts + delay
     keep &= received < window.cutoff_us
 
-    template = np.where(_TEMPLATE_COUNT[name] > 0, _TEMPLATE_OFFSET[name]
-                        + (rng.random(name.size, np.float32) * _TEMPLATE_COUNT[name]).astype(np.int64), -1)
+    template = np.where(
+        _TEMPLATE_COUNT[name] > 0,
+        _TEMPLATE_OFFSET[name] + (rng.random(name.size, np.float32) * _TEMPLATE_COUNT[name]).astype(np.int64),
+        -1,
+    )
     # An invitation's properties name the role the invitee gets (templates are in ROLES order).
     template = np.where(invitee_role >= 0, _TEMPLATE_OFFSET[E["teammate_invited"]] + invitee_role, template)
 
     order = np.argsort(ts[keep])
     sel = np.flatnonzero(keep)[order]
-    return EventChunk(a_lo=a_lo, a_hi=a_hi, u_lo=int(u_lo), u_hi=int(u_hi), acct=acct_[sel], user=user[sel],
-                      name=name[sel], feature=feature[sel], template=template[sel], occurred_us=ts[sel],
-                      received_us=received[sel])
+    return EventChunk(
+        a_lo=a_lo,
+        a_hi=a_hi,
+        u_lo=int(u_lo),
+        u_hi=int(u_hi),
+        acct=acct_[sel],
+        user=user[sel],
+        name=name[sel],
+        feature=feature[sel],
+        template=template[sel],
+        occurred_us=ts[sel],
+        received_us=received[sel],
+    )
 
 
 def _ranks_within(counts: np.ndarray) -> np.ndarray:
@@ -245,8 +309,9 @@ def _ranks_within(counts: np.ndarray) -> np.ndarray:
     return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
-def _weekly_mixes(a_lo: int, a_hi: int, acc: Accounts, paths: HealthPaths, notice: np.ndarray,
-                  model: ActivityModel) -> tuple[np.ndarray, np.ndarray]:
+def _weekly_mixes(
+    a_lo: int, a_hi: int, acc: Accounts, paths: HealthPaths, notice: np.ndarray, model: ActivityModel
+) -> tuple[np.ndarray, np.ndarray]:
     """Per account-week cumulative distributions of action names and of features in use."""
     h = np.nan_to_num(paths.h[a_lo:a_hi], nan=1.0)[:, :, None] - 1  # (A, W, 1)
     aff = acc.feature_affinity[a_lo:a_hi][:, None, :]  # (A, 1, F)
@@ -279,8 +344,9 @@ def _draw(cdf: np.ndarray, row: np.ndarray, rng: np.random.Generator) -> np.ndar
     return np.searchsorted(flat, row + rng.random(row.size), side="right") - row * k
 
 
-def _happenings(a_lo: int, a_hi: int, acc: Accounts, users: Users, window: Window, paths: HealthPaths,
-                rng: np.random.Generator) -> list[tuple[np.ndarray, ...]]:
+def _happenings(
+    a_lo: int, a_hi: int, acc: Accounts, users: Users, window: Window, paths: HealthPaths, rng: np.random.Generator
+) -> list[tuple[np.ndarray, ...]]:
     """Events tied to discrete happenings rather than daily usage: (account, user, name, time[, role])."""
     out = []
     # Invitations: every invited user was invited by an active teammate shortly before joining.
@@ -315,8 +381,9 @@ def _happenings(a_lo: int, a_hi: int, acc: Accounts, users: Users, window: Windo
     return out
 
 
-def events_table(chunk: EventChunk, first_event_number: int, acc: Accounts,
-                 users: Users) -> dict[str, pa.Array | np.ndarray]:
+def events_table(
+    chunk: EventChunk, first_event_number: int, acc: Accounts, users: Users
+) -> dict[str, pa.Array | np.ndarray]:
     """The `events` raw table for one chunk, with ids continuing from `first_event_number`."""
     return {
         "event_id": text.prefixed_ids("evt_", first_event_number + np.arange(len(chunk)), 10),
@@ -324,8 +391,10 @@ def events_table(chunk: EventChunk, first_event_number: int, acc: Accounts,
         "account_id": text.take(acc.id_array.slice(chunk.a_lo, chunk.a_hi - chunk.a_lo), chunk.acct - chunk.a_lo),
         "event_name": text.take(EVENT_NAMES, chunk.name),
         "occurred_at": chunk.occurred_us,
-        "user_id": text.take(users.id_array.slice(chunk.u_lo, chunk.u_hi - chunk.u_lo),
-                             np.where(chunk.user >= 0, chunk.user - chunk.u_lo, -1)),
+        "user_id": text.take(
+            users.id_array.slice(chunk.u_lo, chunk.u_hi - chunk.u_lo),
+            np.where(chunk.user >= 0, chunk.user - chunk.u_lo, -1),
+        ),
         "feature": text.take(FEATURES, chunk.feature),
         "received_at": chunk.received_us,
         "properties": text.take(_TEMPLATES, chunk.template),

@@ -40,8 +40,9 @@ class Invoices:
 NO_TS = np.iinfo(np.int64).max
 
 
-def generate_invoices(acc: Accounts, window: Window, paths: HealthPaths, life: Lifecycle,
-                      rng: np.random.Generator) -> Invoices:
+def generate_invoices(
+    acc: Accounts, window: Window, paths: HealthPaths, life: Lifecycle, rng: np.random.Generator
+) -> Invoices:
     """Invoices issued in the window, with payment timing driven by health at issue."""
     keep = life.charge_day < window.n_days
     a, day, kind = life.charge_acct[keep], life.charge_day[keep], life.charge_kind[keep]
@@ -57,8 +58,11 @@ def generate_invoices(acc: Accounts, window: Window, paths: HealthPaths, life: L
     h = paths.h[a, np.minimum(day // 7, window.n_weeks - 1)]
     p_late = 1 / (1 + np.exp(-(-2.8 - 1.0 * (h - 1))))
     late = ~failed & (rng.random(n) < p_late)
-    on_time = np.where(annual, issued + (rng.uniform(1, 28, n) * DAY_US).astype(np.int64),
-                       issued + (rng.uniform(1, 120, n) * MINUTE_US).astype(np.int64))
+    on_time = np.where(
+        annual,
+        issued + (rng.uniform(1, 28, n) * DAY_US).astype(np.int64),
+        issued + (rng.uniform(1, 120, n) * MINUTE_US).astype(np.int64),
+    )
     late_by = np.minimum(2 + rng.exponential(10, n), CARD_RETRY_DAYS)
     paid = np.where(late, due + (late_by * DAY_US).astype(np.int64), on_time)
     paid = np.where(failed, -1, paid)
@@ -68,18 +72,26 @@ def generate_invoices(acc: Accounts, window: Window, paths: HealthPaths, life: L
     churn_us = _churn_us(life, window)[a]
     status = np.select(
         [void, paid >= 0, failed & (churn_us < window.cutoff_us), window.cutoff_us > due],
-        ["void", "paid", "uncollectible", "overdue"], "open")
+        ["void", "paid", "uncollectible", "overdue"],
+        "open",
+    )
 
     # Past due from the due date until paid (or, never paid, until the account is canceled).
     overdue = ~void & (late | failed)
-    pd_to = np.where(failed, np.where(churn_us < window.cutoff_us, churn_us, NO_TS),
-                     np.where(paid >= 0, paid, NO_TS))
+    pd_to = np.where(failed, np.where(churn_us < window.cutoff_us, churn_us, NO_TS), np.where(paid >= 0, paid, NO_TS))
     pd_from = np.where(overdue & (due < window.cutoff_us), due, -1)
 
     order = np.lexsort((a, issued))
-    return Invoices(acct=a[order], issued_us=issued[order], due_us=due[order], paid_us=paid[order],
-                    amount_due=np.round(amount[order], 2), status=status[order],
-                    pd_from_us=pd_from[order], pd_to_us=pd_to[order])
+    return Invoices(
+        acct=a[order],
+        issued_us=issued[order],
+        due_us=due[order],
+        paid_us=paid[order],
+        amount_due=np.round(amount[order], 2),
+        status=status[order],
+        pd_from_us=pd_from[order],
+        pd_to_us=pd_to[order],
+    )
 
 
 def _churn_us(life: Lifecycle, window: Window) -> np.ndarray:
@@ -137,8 +149,15 @@ def build_subscriptions(acc: Accounts, window: Window, life: Lifecycle, inv: Inv
         (np.flatnonzero(trial), trial_end_us[trial], False, 0, 0, 0.0, 0),
         (np.flatnonzero(pre), pre_us, False, 0, 0, 0.0, 0),
         (life.charge_acct[ren], window.day_to_us(life.charge_day[ren]), False, 0, 0, 0.0, 0),
-        (life.change_acct[ch], window.day_to_us(life.change_day[ch]), True, life.change_plan[ch], life.change_seats[ch],
-         life.change_mrr[ch], 0),
+        (
+            life.change_acct[ch],
+            window.day_to_us(life.change_day[ch]),
+            True,
+            life.change_plan[ch],
+            life.change_seats[ch],
+            life.change_mrr[ch],
+            0,
+        ),
         (inv.acct[pd], inv.pd_from_us[pd], False, 0, 0, 0.0, 1),
         (inv.acct[ends], inv.pd_to_us[ends], False, 0, 0, 0.0, -1),
         (np.flatnonzero(cancel), churn_us[cancel], False, 0, 0, 0.0, 0),
@@ -161,7 +180,9 @@ def build_subscriptions(acc: Accounts, window: Window, life: Lifecycle, inv: Inv
     pd_open = pd_cum - (pd_cum - pd_delta)[first_of_acct]
     status = np.select(
         [ts >= churn_us[acct], acc.trial[acct] & (ts < trial_end_us[acct]), pd_open > 0],
-        [CANCELED, TRIALING, PAST_DUE], ACTIVE)
+        [CANCELED, TRIALING, PAST_DUE],
+        ACTIVE,
+    )
     mrr = np.where((status == CANCELED) | (status == TRIALING), 0.0, mrr)
 
     # End of the paid period the point falls in (the next renewal), trial end for trials.
@@ -175,19 +196,37 @@ def build_subscriptions(acc: Accounts, window: Window, life: Lifecycle, inv: Inv
     # One row per instant (the state after everything that happened then), and only real changes.
     last_at_ts = np.r_[(acct[1:] != acct[:-1]) | (ts[1:] != ts[:-1]), True]
     acct, ts, status, plan, seats, mrr, period_end = (
-        x[last_at_ts] for x in (acct, ts, status, plan, seats, mrr, period_end))
-    same = np.r_[False, (acct[1:] == acct[:-1]) & (status[1:] == status[:-1]) & (plan[1:] == plan[:-1])
-                 & (seats[1:] == seats[:-1]) & (mrr[1:] == mrr[:-1]) & (period_end[1:] == period_end[:-1])]
+        x[last_at_ts] for x in (acct, ts, status, plan, seats, mrr, period_end)
+    )
+    same = np.r_[
+        False,
+        (acct[1:] == acct[:-1])
+        & (status[1:] == status[:-1])
+        & (plan[1:] == plan[:-1])
+        & (seats[1:] == seats[:-1])
+        & (mrr[1:] == mrr[:-1])
+        & (period_end[1:] == period_end[:-1]),
+    ]
     acct, ts, status, plan, seats, mrr, period_end = (
-        x[~same] for x in (acct, ts, status, plan, seats, mrr, period_end))
+        x[~same] for x in (acct, ts, status, plan, seats, mrr, period_end)
+    )
 
     idx = np.arange(acct.size)
     version = idx - np.maximum.accumulate(np.where(np.r_[True, acct[1:] != acct[:-1]], idx, 0)) + 1
     valid_to = np.r_[np.where(acct[1:] == acct[:-1], ts[1:], NO_TS), NO_TS]
     canceled = np.where(status == CANCELED, ts, NO_TS)
-    return Subscriptions(acct=acct, version=version, valid_from_us=ts, valid_to_us=valid_to, status=status,
-                         plan=plan, seats=seats, mrr=np.round(mrr, 2), current_period_end_us=period_end,
-                         canceled_us=canceled)
+    return Subscriptions(
+        acct=acct,
+        version=version,
+        valid_from_us=ts,
+        valid_to_us=valid_to,
+        status=status,
+        plan=plan,
+        seats=seats,
+        mrr=np.round(mrr, 2),
+        current_period_end_us=period_end,
+        canceled_us=canceled,
+    )
 
 
 def _ts_or_null(us: np.ndarray, null: np.ndarray) -> pa.Array:

@@ -48,8 +48,13 @@ def _holidays(year: int) -> dict[str, list[dt.date]]:
     """A few public holidays per region (enough to make the daily series look real)."""
     common = [dt.date(year, 1, 1), dt.date(year, 12, 24), dt.date(year, 12, 25), dt.date(year, 12, 31)]
     return {
-        "NA": common + [dt.date(year, 7, 4), _nth_weekday(year, 9, 0, 1), _nth_weekday(year, 11, 3, 4),
-                        _nth_weekday(year, 11, 3, 4) + dt.timedelta(days=1)],
+        "NA": common
+        + [
+            dt.date(year, 7, 4),
+            _nth_weekday(year, 9, 0, 1),
+            _nth_weekday(year, 11, 3, 4),
+            _nth_weekday(year, 11, 3, 4) + dt.timedelta(days=1),
+        ],
         "EMEA": common + [dt.date(year, 5, 1), dt.date(year, 12, 26)],
         "APAC": common + [dt.date(year, 5, 1)],
         "LATAM": common + [dt.date(year, 5, 1), dt.date(year, 11, 2)],

@@ -3,7 +3,7 @@
     from dagster_project.simulate.faults import inject_faults
     report = inject_faults(Path("data/landing"), ["duplicates", "orphans"], seed=7, rate=0.05)
 
-or `python -m dagster_project.simulate.faults --landing data/landing --fault duplicates --fault orphans`.
+or `ahw faults --landing data/landing --fault duplicates --fault orphans`.
 
 Each fault picks its rows deterministically from the seed (exactly round(rate x rows) rows, so the
 tests know the numbers to expect) and returns what it did: table, column, rows affected. Faults run
@@ -38,11 +38,18 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from dagster_project.contract import TABLES
+from dagster_project.core.contract import TABLES
 
 FAULTS = (
-    "duplicates", "nulls", "orphans", "late_events", "future_timestamps",
-    "bad_enum", "negative_amounts", "nps_out_of_range", "missing_day",
+    "duplicates",
+    "nulls",
+    "orphans",
+    "late_events",
+    "future_timestamps",
+    "bad_enum",
+    "negative_amounts",
+    "nps_out_of_range",
+    "missing_day",
 )
 DEFAULT_RATE = 0.05
 UNKNOWN_ACCOUNT_PREFIX = "acc_unknown_"
@@ -88,7 +95,7 @@ class _Landing:
             if not files:
                 raise FileNotFoundError(
                     f"fault injection: no Parquet files in {self.dir / name}. Generate the landing data first "
-                    "(python -m dagster_project.simulate)."
+                    "(ahw simulate)."
                 )
             paths = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
             self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet([{paths}])")
@@ -140,7 +147,8 @@ def _orphans(land: _Landing, table: str, rate: float, seed: int, **_) -> dict:
     pk = TABLES[table].primary_key
     picked, n = land.pick(table, rate, seed)
     land.con.execute(
-        f"UPDATE {table} SET account_id = '{UNKNOWN_ACCOUNT_PREFIX}' || lpad(CAST(CAST(hash({pk}) % 1000 AS BIGINT) AS VARCHAR), 4, '0') "
+        f"UPDATE {table} SET account_id = '{UNKNOWN_ACCOUNT_PREFIX}' "
+        f"|| lpad(CAST(CAST(hash({pk}) % 1000 AS BIGINT) AS VARCHAR), 4, '0') "
         f"WHERE {pk} IN (SELECT key FROM {picked})"
     )
     return {"table": table, "column": "account_id", "rows": n}
@@ -151,17 +159,25 @@ def _late_events(land: _Landing, days: int, **_) -> dict:
     cutoff = land.con.execute(
         f"SELECT CAST(CAST(? AS DATE) - INTERVAL {int(days) - 1} DAY AS TIMESTAMP)", [newest]
     ).fetchone()[0]
-    n = land.con.execute("DELETE FROM events WHERE occurred_at >= ? AND occurred_at <= ?", [cutoff, newest]).fetchone()[0]
+    n = land.con.execute("DELETE FROM events WHERE occurred_at >= ? AND occurred_at <= ?", [cutoff, newest]).fetchone()[
+        0
+    ]
     return {"table": "events", "column": "occurred_at", "rows": int(n), "not_arrived_from": str(cutoff), "days": days}
 
 
 def _future_timestamps(land: _Landing, table: str, column: str, rate: float, seed: int, **_) -> dict:
     pk = TABLES[table].primary_key
     picked, n = land.pick(table, rate, seed)
-    newest = land.newest_event() if table == "events" else land.con.execute(f"SELECT max({column}) FROM {table}").fetchone()[0]
+    newest = (
+        land.newest_event()
+        if table == "events"
+        else land.con.execute(f"SELECT max({column}) FROM {table}").fetchone()[0]
+    )
     land.con.execute(
-        f"UPDATE {table} SET {column} = CAST(? AS TIMESTAMP) + INTERVAL 30 DAY + to_seconds(CAST(hash({pk}) % 86400 AS BIGINT)) "
-        f"WHERE {pk} IN (SELECT key FROM {picked})", [newest]
+        f"UPDATE {table} SET {column} = CAST(? AS TIMESTAMP) + INTERVAL 30 DAY "
+        f"+ to_seconds(CAST(hash({pk}) % 86400 AS BIGINT)) "
+        f"WHERE {pk} IN (SELECT key FROM {picked})",
+        [newest],
     )
     return {"table": table, "column": column, "rows": n}
 
@@ -179,8 +195,14 @@ def _missing_day(land: _Landing, days_before_end: int, **_) -> dict:
     return {"table": "events", "column": "occurred_at", "rows": int(n), "day": str(day)}
 
 
-def inject_faults(landing_dir: Path, faults: list[str], seed: int = 0, rate: float = DEFAULT_RATE,
-                  late_days: int = 2, missing_day_before_end: int = 3) -> dict[str, dict]:
+def inject_faults(
+    landing_dir: Path,
+    faults: list[str],
+    seed: int = 0,
+    rate: float = DEFAULT_RATE,
+    late_days: int = 2,
+    missing_day_before_end: int = 3,
+) -> dict[str, dict]:
     """Rewrite the landing Parquet files with the given faults; return {fault: what it did}.
 
     `rate` is the share of a table's rows each row-level fault damages. `late_days` is how many of
@@ -212,7 +234,9 @@ def inject_faults(landing_dir: Path, faults: list[str], seed: int = 0, rate: flo
             elif fault == "negative_amounts":
                 report[fault] = _set_value(land, "invoices", "amount_due", "-abs(amount_due) - 1", rate, s, "TRUE")
             elif fault == "nps_out_of_range":
-                report[fault] = _set_value(land, "nps_responses", "score", "11 + CAST(hash(response_id) % 5 AS INTEGER)", rate, s, "TRUE")
+                report[fault] = _set_value(
+                    land, "nps_responses", "score", "11 + CAST(hash(response_id) % 5 AS INTEGER)", rate, s, "TRUE"
+                )
             elif fault == "missing_day":
                 report[fault] = _missing_day(land, missing_day_before_end)
             land.changed.add(report[fault]["table"])
@@ -233,10 +257,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--late-days", type=int, default=2)
     parser.add_argument("--missing-day-before-end", type=int, default=3)
     args = parser.parse_args(argv)
-    report = inject_faults(args.landing, args.fault, seed=args.seed, rate=args.rate, late_days=args.late_days,
-                           missing_day_before_end=args.missing_day_before_end)
+    report = inject_faults(
+        args.landing,
+        args.fault,
+        seed=args.seed,
+        rate=args.rate,
+        late_days=args.late_days,
+        missing_day_before_end=args.missing_day_before_end,
+    )
     print(json.dumps(report, indent=2))
-
-
-if __name__ == "__main__":
-    main()

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dagster_project.contract import GROUND_TRUTH_COLUMNS, GROUND_TRUTH_DIR, GROUND_TRUTH_TABLE, TABLES
+from dagster_project.core.contract import GROUND_TRUTH_COLUMNS, GROUND_TRUTH_DIR, GROUND_TRUTH_TABLE, TABLES
 from dagster_project.simulate import text
 from dagster_project.simulate.accounts import accounts_table, generate_accounts
 from dagster_project.simulate.activity import ActivityModel, events_table, generate_events
@@ -33,6 +33,7 @@ def landing_schema(table: str) -> pa.Schema:
     """Arrow schema of a contract table's landing files."""
     return arrow_schema(TABLES[table].columns)
 
+
 GROUND_TRUTH_KEY = f"{GROUND_TRUTH_DIR}/{GROUND_TRUTH_TABLE}"
 
 
@@ -45,13 +46,19 @@ class _Outputs:
         self._table_of: dict[str, str] = {}  # writer key -> table (a table may have a separate file)
         self._batches: dict[str, int] = {}
 
-    def emit(self, table: str, columns: dict, schema_columns: dict[str, str] | None = None,
-             file_name: str | None = None) -> None:
+    def emit(
+        self, table: str, columns: dict, schema_columns: dict[str, str] | None = None, file_name: str | None = None
+    ) -> None:
         """Write one batch of a contract table (or, with schema_columns, of the ground truth)."""
         self.emit_batch(table, to_arrow(table, columns, self._writer(table, schema_columns, file_name).schema))
 
-    def _writer(self, table: str, schema_columns: dict[str, str] | None = None, file_name: str | None = None,
-                key: str | None = None) -> TableWriter:
+    def _writer(
+        self,
+        table: str,
+        schema_columns: dict[str, str] | None = None,
+        file_name: str | None = None,
+        key: str | None = None,
+    ) -> TableWriter:
         key = key or table
         if key not in self.writers:
             schema = arrow_schema(schema_columns or TABLES[table].columns)
@@ -121,8 +128,19 @@ def generate(config: SimulationConfig, out_dir: Path, faults: FaultPlan = NO_FAU
     n_events = 0
     for chunk, a_lo in enumerate(range(0, acc.n, ACCOUNT_CHUNK)):
         a_hi = min(a_lo + ACCOUNT_CHUNK, acc.n)
-        ev = generate_events(a_lo, a_hi, acc, users, window, paths, end_us, notice[a_lo:a_hi], factors,
-                             activity_model, stage_rng(seed, Stage.ACTIVITY, chunk))
+        ev = generate_events(
+            a_lo,
+            a_hi,
+            acc,
+            users,
+            window,
+            paths,
+            end_us,
+            notice[a_lo:a_hi],
+            factors,
+            activity_model,
+            stage_rng(seed, Stage.ACTIVITY, chunk),
+        )
         batch = to_arrow("events", events_table(ev, n_events + 1, acc, users), landing_schema("events"))
         if config.last_day_file:
             last_day = pa.scalar(window.day_to_us(window.n_days - 1).item(), pa.int64()).cast(pa.timestamp("us"))
@@ -134,11 +152,16 @@ def generate(config: SimulationConfig, out_dir: Path, faults: FaultPlan = NO_FAU
 
     gt = ground_truth(acc, window, paths, sched, life, health_model, churn_model)
     week_start = np.datetime64(window.start_date, "D") + 7 * gt["week"]
-    landing.emit(GROUND_TRUTH_KEY, {
-        "account_id": text.take(acc.id_array, gt["acct"]),
-        "week_start_date": pa.array(week_start, pa.date32()),
-        "latent_health": gt["latent_health"],
-        "churn_hazard": gt["churn_hazard"],
-        "true_churn_prob_90d": gt["true_churn_prob_90d"],
-    }, schema_columns=GROUND_TRUTH_COLUMNS, file_name=f"{GROUND_TRUTH_TABLE}.parquet")
+    landing.emit(
+        GROUND_TRUTH_KEY,
+        {
+            "account_id": text.take(acc.id_array, gt["acct"]),
+            "week_start_date": pa.array(week_start, pa.date32()),
+            "latent_health": gt["latent_health"],
+            "churn_hazard": gt["churn_hazard"],
+            "true_churn_prob_90d": gt["true_churn_prob_90d"],
+        },
+        schema_columns=GROUND_TRUTH_COLUMNS,
+        file_name=f"{GROUND_TRUTH_TABLE}.parquet",
+    )
     return landing.close()

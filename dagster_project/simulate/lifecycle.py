@@ -61,8 +61,9 @@ def contract_schedule(acc: Accounts, window: Window, model: ChurnModel) -> Sched
     renewal = (anniv_day >= 0) & (anniv_k % interval == 0)
     renewal_number = anniv_k // interval
     early = renewal_number <= np.array(model.early_renewals)[annual][:, None]
-    intercept = (np.array(model.renewal_intercept)[annual] + np.array(model.segment_shift)[acc.segment])[:, None] \
-        + model.early_renewal_shift * early
+    intercept = (np.array(model.renewal_intercept)[annual] + np.array(model.segment_shift)[acc.segment])[
+        :, None
+    ] + model.early_renewal_shift * early
     renewal_intercept = np.where(renewal, intercept, np.nan)
 
     # The renewal in week r is decided in week r - lead (or in the account's first window week, if later).
@@ -76,8 +77,9 @@ def contract_schedule(acc: Accounts, window: Window, model: ChurnModel) -> Sched
     # Mid-term termination only once paying and past the first weeks.
     first_week = (np.maximum(acc.anchor_day, acc.created_day + model.onboarding_protection_days)) // 7 + 1
     weeks = np.arange(n_ext)[None, :]
-    midterm_intercept = np.where(weeks >= first_week[:, None],
-                                 np.array(model.midterm_intercept)[annual][:, None], np.nan)
+    midterm_intercept = np.where(
+        weeks >= first_week[:, None], np.array(model.midterm_intercept)[annual][:, None], np.nan
+    )
     return Schedule(
         anniv_day=anniv_day,
         anniv_k=anniv_k,
@@ -119,8 +121,9 @@ class Lifecycle:
         return np.where(self.churn_day < window.n_days, self.churn_day, NO_DAY)
 
 
-def simulate_lifecycle(acc: Accounts, window: Window, paths: HealthPaths, sched: Schedule,
-                       model: ChurnModel, rng: np.random.Generator) -> Lifecycle:
+def simulate_lifecycle(
+    acc: Accounts, window: Window, paths: HealthPaths, sched: Schedule, model: ChurnModel, rng: np.random.Generator
+) -> Lifecycle:
     """Run renewals, churn, payment failures, expansion and contraction week by week."""
     n, n_weeks = acc.n, window.n_weeks
     plan, seats = acc.plan.copy(), acc.seats.copy()
@@ -148,8 +151,15 @@ def simulate_lifecycle(acc: Accounts, window: Window, paths: HealthPaths, sched:
         first = live & ~acc.existing & (acc.anchor_day // 7 == t) & (acc.anchor_day < window.n_days)
         if first.any():
             idx = np.flatnonzero(first)
-            charges.append((idx, acc.anchor_day[idx], np.full(idx.size, CHARGE_FIRST),
-                            acc.mrr(plan[idx], seats[idx], idx) * acc.interval_months[idx], np.zeros(idx.size, bool)))
+            charges.append(
+                (
+                    idx,
+                    acc.anchor_day[idx],
+                    np.full(idx.size, CHARGE_FIRST),
+                    acc.mrr(plan[idx], seats[idx], idx) * acc.interval_months[idx],
+                    np.zeros(idx.size, bool),
+                )
+            )
 
         # Mid-term termination this week (the only way an undecided account can leave this week).
         p_mid = np.where(normal, model.prob(sched.midterm_intercept[:, t], model.midterm_slope, h), 0.0)
@@ -187,8 +197,11 @@ def simulate_lifecycle(acc: Accounts, window: Window, paths: HealthPaths, sched:
         changed = expand | contract
         if changed.any():
             idx = np.flatnonzero(changed)
-            kind = np.select([upgrade[idx], expand[idx], downgrade[idx]],
-                             [CHANGE_UPGRADE, CHANGE_EXPANSION, CHANGE_DOWNGRADE], CHANGE_CONTRACTION)
+            kind = np.select(
+                [upgrade[idx], expand[idx], downgrade[idx]],
+                [CHANGE_UPGRADE, CHANGE_EXPANSION, CHANGE_DOWNGRADE],
+                CHANGE_CONTRACTION,
+            )
             new_mrr = acc.mrr(plan[idx], seats[idx], idx)
             changes.append((idx, sched.anniv_day[idx, t], kind, plan[idx], seats[idx], new_mrr))
             # Annual contracts pay a prorated true-up for growth between renewals.
@@ -196,8 +209,15 @@ def simulate_lifecycle(acc: Accounts, window: Window, paths: HealthPaths, sched:
             if pro.any():
                 j = idx[pro]
                 months_left = 12 - sched.anniv_k[j, t] % 12
-                charges.append((j, sched.anniv_day[j, t], np.full(j.size, CHARGE_PRORATION),
-                                np.round((new_mrr[pro] - old_mrr[j]) * months_left, 2), np.zeros(j.size, bool)))
+                charges.append(
+                    (
+                        j,
+                        sched.anniv_day[j, t],
+                        np.full(j.size, CHARGE_PRORATION),
+                        np.round((new_mrr[pro] - old_mrr[j]) * months_left, 2),
+                        np.zeros(j.size, bool),
+                    )
+                )
 
         # Renewal invoice for the new period; it may fail for good (then canceled after dunning).
         renewed = stays & sched.renewal[:, t]
@@ -208,17 +228,36 @@ def simulate_lifecycle(acc: Accounts, window: Window, paths: HealthPaths, sched:
             day = sched.anniv_day[idx, t]
             churn_day[idx[failed]] = day[failed] + sched.dunning_days[idx[failed]]
             churn_kind[idx[failed]] = CHURN_NONPAYMENT
-            charges.append((idx, day, np.full(idx.size, CHARGE_RENEWAL),
-                            acc.mrr(plan[idx], seats[idx], idx) * acc.interval_months[idx], failed))
+            charges.append(
+                (
+                    idx,
+                    day,
+                    np.full(idx.size, CHARGE_RENEWAL),
+                    acc.mrr(plan[idx], seats[idx], idx) * acc.interval_months[idx],
+                    failed,
+                )
+            )
 
     ch = _stack(changes, 6)
     cg = _stack(charges, 5)
     return Lifecycle(
-        alive=alive, hazard=hazard, committed_at_start=committed_at_start, seats_w=seats_w, plan_w=plan_w,
-        churn_day=churn_day, churn_kind=churn_kind,
-        change_acct=ch[0], change_day=ch[1], change_kind=ch[2], change_plan=ch[3], change_seats=ch[4],
+        alive=alive,
+        hazard=hazard,
+        committed_at_start=committed_at_start,
+        seats_w=seats_w,
+        plan_w=plan_w,
+        churn_day=churn_day,
+        churn_kind=churn_kind,
+        change_acct=ch[0],
+        change_day=ch[1],
+        change_kind=ch[2],
+        change_plan=ch[3],
+        change_seats=ch[4],
         change_mrr=ch[5].astype(float),
-        charge_acct=cg[0], charge_day=cg[1], charge_kind=cg[2], charge_amount=cg[3].astype(float),
+        charge_acct=cg[0],
+        charge_day=cg[1],
+        charge_kind=cg[2],
+        charge_amount=cg[3].astype(float),
         charge_failed=cg[4].astype(bool),
     )
 

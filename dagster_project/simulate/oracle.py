@@ -28,7 +28,8 @@ def _transition_probs(mean: np.ndarray, health: HealthModel) -> np.ndarray:
     edges = np.concatenate([[-np.inf], (GRID[1:] + GRID[:-1]) / 2, [np.inf]])
     rates = health.mean_shock_rates()
     comps = [(1 - rates.sum(), 0.0, health.noise_sd)] + [
-        (r, m, np.hypot(health.noise_sd, s)) for r, m, s in zip(rates, health.shock_mean, health.shock_sd)]
+        (r, m, np.hypot(health.noise_sd, s)) for r, m, s in zip(rates, health.shock_mean, health.shock_sd)
+    ]
     out = 0.0
     for weight, drop, sd in comps:
         cdf = ndtr((edges - (mean[..., None] - drop)) / sd)
@@ -36,8 +37,16 @@ def _transition_probs(mean: np.ndarray, health: HealthModel) -> np.ndarray:
     return out
 
 
-def ground_truth(acc: Accounts, window: Window, paths: HealthPaths, sched: Schedule, life: Lifecycle,
-                 health: HealthModel, churn: ChurnModel, horizon_days: int = 90) -> dict[str, np.ndarray]:
+def ground_truth(
+    acc: Accounts,
+    window: Window,
+    paths: HealthPaths,
+    sched: Schedule,
+    life: Lifecycle,
+    health: HealthModel,
+    churn: ChurnModel,
+    horizon_days: int = 90,
+) -> dict[str, np.ndarray]:
     """Rows of the ground-truth table: one per account-week in which the account is a customer."""
     acct, week = np.nonzero(life.alive)
     h0 = paths.h[acct, week]
@@ -58,8 +67,17 @@ def ground_truth(acc: Accounts, window: Window, paths: HealthPaths, sched: Sched
     }
 
 
-def _churn_within(acct: np.ndarray, week: np.ndarray, h0: np.ndarray, acc: Accounts, sched: Schedule,
-                  health: HealthModel, churn: ChurnModel, kernel: np.ndarray, horizon_days: int) -> np.ndarray:
+def _churn_within(
+    acct: np.ndarray,
+    week: np.ndarray,
+    h0: np.ndarray,
+    acc: Accounts,
+    sched: Schedule,
+    health: HealthModel,
+    churn: ChurnModel,
+    kernel: np.ndarray,
+    horizon_days: int,
+) -> np.ndarray:
     """P(churn date within the horizon) for undecided account-weeks, mirroring `simulate_lifecycle`.
 
     Step j works on the health distribution of week `week + j`: mid-term termination that week, the
@@ -73,8 +91,10 @@ def _churn_within(acct: np.ndarray, week: np.ndarray, h0: np.ndarray, acc: Accou
     mass = np.ones((acct.size, 1))
     # sigmoid(c - s * h) = 1 / (1 + exp(s * h - c)), and on the grid h = base + g, so the exponential
     # factorises into a per-row and a per-grid-point term: no exp over the (rows x grid) matrix.
-    grid_factor = {s: np.exp(s * GRID).astype(DTYPE)[None, :]
-                   for s in (churn.midterm_slope, churn.renewal_slope, churn.failure_slope)}
+    grid_factor = {
+        s: np.exp(s * GRID).astype(DTYPE)[None, :]
+        for s in (churn.midterm_slope, churn.renewal_slope, churn.failure_slope)
+    }
     for j in range(n_steps):
         wk = week + j
         exact = j == 0  # step 0 knows the health exactly; later steps work on the grid
@@ -82,9 +102,9 @@ def _churn_within(acct: np.ndarray, week: np.ndarray, h0: np.ndarray, acc: Accou
 
         def prob(intercept: np.ndarray | float, slope: float, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
             with np.errstate(over="ignore", invalid="ignore"):
-                row = np.exp(slope * h_row[rows] - intercept)
+                row = np.exp(slope * h_row[rows] - intercept)  # noqa: B023 (called in this iteration)
             row = np.where(np.isnan(row), np.inf, row).astype(DTYPE)[:, None]  # NaN intercept: P = 0
-            return 1 / (1 + (row if exact else row * grid_factor[slope]))
+            return 1 / (1 + (row if exact else row * grid_factor[slope]))  # noqa: B023
 
         mid_frac = np.clip((horizon_days - 7 * j) / 7, 0, 1)
         p_mid = prob(sched.midterm_intercept[acct, wk], churn.midterm_slope)

@@ -57,8 +57,15 @@ def _business_time(window: Window, day: np.ndarray, region: np.ndarray, rng: np.
     return window.day_to_us(day) + ((local + REGION_UTC_OFFSET_HOURS[region]) * HOUR_US).astype(np.int64)
 
 
-def generate_tickets(acc: Accounts, users: Users, window: Window, paths: HealthPaths, life: Lifecycle,
-                     acct_end_us: np.ndarray, rng: np.random.Generator) -> Tickets:
+def generate_tickets(
+    acc: Accounts,
+    users: Users,
+    window: Window,
+    paths: HealthPaths,
+    life: Lifecycle,
+    acct_end_us: np.ndarray,
+    rng: np.random.Generator,
+) -> Tickets:
     """Tickets of all accounts (created while the account is a customer and before the data ends)."""
     acct, week = np.nonzero(life.alive)
     h = paths.h[acct, week] - 1
@@ -75,13 +82,22 @@ def generate_tickets(acc: Accounts, users: Users, window: Window, paths: HealthP
     for kind, mean in (("integration_failed", 1.5), ("outage", 0.5), ("champion_left", 0.6)):
         sel = paths.shock_kind == SHOCK_KINDS.index(kind)
         n = rng.poisson(mean, sel.sum()) + (kind == "integration_failed")
-        extra.append((np.repeat(paths.shock_acct[sel], n),
-                      np.repeat(paths.shock_day[sel], n) + rng.integers(0, 3 if kind != "outage" else 1, n.sum()),
-                      np.full(n.sum(), SHOCK_KINDS.index(kind))))
+        extra.append(
+            (
+                np.repeat(paths.shock_acct[sel], n),
+                np.repeat(paths.shock_day[sel], n) + rng.integers(0, 3 if kind != "outage" else 1, n.sum()),
+                np.full(n.sum(), SHOCK_KINDS.index(kind)),
+            )
+        )
     # A billing question after each failed renewal payment (half of the time).
     failed = life.charge_failed & (rng.random(life.charge_failed.size) < 0.5)
-    extra.append((life.charge_acct[failed], life.charge_day[failed] + rng.integers(1, 10, failed.sum()),
-                  np.full(failed.sum(), 3)))  # 3: "billing"
+    extra.append(
+        (
+            life.charge_acct[failed],
+            life.charge_day[failed] + rng.integers(1, 10, failed.sum()),
+            np.full(failed.sum(), 3),
+        )
+    )  # 3: "billing"
     for ea, ed, es in extra:
         a, day, src = np.r_[a, ea], np.r_[day, ed], np.r_[src, es]
     created = _business_time(window, day, acc.region[a], rng)
@@ -108,8 +124,11 @@ def generate_tickets(acc: Accounts, users: Users, window: Window, paths: HealthP
     plog[src == 1, 2] += 1.5
     priority = _categorical(plog, rng)
 
-    first_resp = created + (FIRST_RESPONSE_HOURS[priority] * SEGMENT_RESPONSE[seg] * rng.lognormal(0, 0.7, n)
-                            * HOUR_US).astype(np.int64) + MINUTE_US
+    first_resp = (
+        created
+        + (FIRST_RESPONSE_HOURS[priority] * SEGMENT_RESPONSE[seg] * rng.lognormal(0, 0.7, n) * HOUR_US).astype(np.int64)
+        + MINUTE_US
+    )
     solve_days = RESOLUTION_DAYS[category] * np.exp(-0.15 * h) * rng.lognormal(0, 0.9, n)
     solved = first_resp + (solve_days * DAY_US).astype(np.int64)
     # A churned account's open tickets are closed when it leaves.
@@ -137,12 +156,23 @@ def generate_tickets(acc: Accounts, users: Users, window: Window, paths: HealthP
     last_name = text.take_plain(text.capitalized(text.LAST_NAMES), np.where(person, users.last[who], -1))
     how = np.where(person, rng.choice(3, n, p=[0.6, 0.3, 0.1]), 0)
     tail = pc.if_else(
-        pa.array(how == 1), text.join(" (reported by ", first_name, " ", last_name, ")"),
-        pc.if_else(pa.array(how == 2), text.join(" - call me back, ", first_name), pa.scalar("")))
+        pa.array(how == 1),
+        text.join(" (reported by ", first_name, " ", last_name, ")"),
+        pc.if_else(pa.array(how == 2), text.join(" - call me back, ", first_name), pa.scalar("")),
+    )
     subject = text.join(text.take_plain(_SUBJECTS, tmpl), pc.fill_null(tail, ""))
-    return Tickets(acct=a, created_us=created, requester=requester, priority=priority, category=category,
-                   first_response_us=np.where(responded, first_resp, -1), solved_us=np.where(is_solved, solved, -1),
-                   status=status, satisfaction=satisfaction, subject=subject)
+    return Tickets(
+        acct=a,
+        created_us=created,
+        requester=requester,
+        priority=priority,
+        category=category,
+        first_response_us=np.where(responded, first_resp, -1),
+        solved_us=np.where(is_solved, solved, -1),
+        status=status,
+        satisfaction=satisfaction,
+        subject=subject,
+    )
 
 
 def _categorical(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -172,8 +202,15 @@ def tickets_table(t: Tickets, acc: Accounts, users: Users) -> dict[str, pa.Array
     }
 
 
-def generate_nps(acc: Accounts, users: Users, window: Window, paths: HealthPaths, life: Lifecycle,
-                 acct_end_us: np.ndarray, rng: np.random.Generator) -> dict[str, pa.Array | np.ndarray]:
+def generate_nps(
+    acc: Accounts,
+    users: Users,
+    window: Window,
+    paths: HealthPaths,
+    life: Lifecycle,
+    acct_end_us: np.ndarray,
+    rng: np.random.Generator,
+) -> dict[str, pa.Array | np.ndarray]:
     """The `nps_responses` raw table: quarterly-ish surveys of a sample of each account's users."""
     phase = rng.integers(0, 13, acc.n)
     acct, week = np.nonzero(life.alive)
@@ -184,8 +221,9 @@ def generate_nps(acc: Accounts, users: Users, window: Window, paths: HealthPaths
     k = rng.binomial(invited, 0.3)
     a = np.repeat(acct, k)
     w = np.repeat(week, k)
-    responded = _business_time(window, 7 * w + 1 + np.minimum(rng.exponential(2.5, a.size), 12).astype(np.int64),
-                               acc.region[a], rng)
+    responded = _business_time(
+        window, 7 * w + 1 + np.minimum(rng.exponential(2.5, a.size), 12).astype(np.int64), acc.region[a], rng
+    )
     user = pick_active_users(users, a, responded, rng)
     ok = (user >= 0) & (responded < acct_end_us[a]) & (responded >= window.start_us)
     a, w, responded, user = a[ok], w[ok], responded[ok], user[ok]

@@ -105,7 +105,7 @@ def prefixed_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
     end = row
     while end > head.size:
         start = max(end - 4, head.size)
-        out[:, start:end] = _DIGITS4[rest % 10_000][:, 4 - (end - start):]
+        out[:, start:end] = _DIGITS4[rest % 10_000][:, 4 - (end - start) :]
         rest //= 10_000
         end = start
     offsets = np.arange(0, (numbers.size + 1) * row, row, dtype=np.int32)
@@ -119,22 +119,61 @@ def person_names(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarr
 
 # Free-text templates. `{who}` becomes a person's name or e-mail (which is why these columns are PII).
 TICKET_SUBJECTS = {
-    "bug": ["Report builder crashes on save", "Dashboard shows wrong totals", "Workflow stuck in running state",
-            "Error when opening shared dashboard", "Export produces empty file", "Charts not loading"],
-    "how_to": ["How do I schedule a report?", "Question about user permissions", "How to set up alerts",
-               "Need help building a workflow", "Where can I change my dashboard filters?"],
-    "billing": ["Invoice amount looks wrong", "Card payment failed", "Please update our billing address",
-                "Question about our renewal", "Need a copy of last invoice"],
-    "integration": ["Salesforce sync failing", "Slack integration disconnected", "Snowflake connector timeout",
-                    "HubSpot fields not mapping", "API key stopped working"],
-    "feature_request": ["Feature request: custom fiscal calendar", "Request: more chart types",
-                        "Would love SSO for contractors", "Please add export to Parquet", "Request: bulk user import"],
+    "bug": [
+        "Report builder crashes on save",
+        "Dashboard shows wrong totals",
+        "Workflow stuck in running state",
+        "Error when opening shared dashboard",
+        "Export produces empty file",
+        "Charts not loading",
+    ],
+    "how_to": [
+        "How do I schedule a report?",
+        "Question about user permissions",
+        "How to set up alerts",
+        "Need help building a workflow",
+        "Where can I change my dashboard filters?",
+    ],
+    "billing": [
+        "Invoice amount looks wrong",
+        "Card payment failed",
+        "Please update our billing address",
+        "Question about our renewal",
+        "Need a copy of last invoice",
+    ],
+    "integration": [
+        "Salesforce sync failing",
+        "Slack integration disconnected",
+        "Snowflake connector timeout",
+        "HubSpot fields not mapping",
+        "API key stopped working",
+    ],
+    "feature_request": [
+        "Feature request: custom fiscal calendar",
+        "Request: more chart types",
+        "Would love SSO for contractors",
+        "Please add export to Parquet",
+        "Request: bulk user import",
+    ],
 }
 NPS_COMMENTS = {
-    "detractor": ["Too slow and buggy lately.", "Support takes forever to answer.", "We are evaluating alternatives.",
-                  "Pricing is hard to justify for what we use.", "The integration keeps breaking."],
-    "passive": ["Does the job.", "Good product, a few rough edges.", "Reporting is fine, dashboards could be better.",
-                "OK overall, onboarding was slow."],
-    "promoter": ["Love it, the whole team uses it daily.", "Great support and great product.",
-                 "Workflows saved us hours every week.", "Best reporting tool we have used."],
+    "detractor": [
+        "Too slow and buggy lately.",
+        "Support takes forever to answer.",
+        "We are evaluating alternatives.",
+        "Pricing is hard to justify for what we use.",
+        "The integration keeps breaking.",
+    ],
+    "passive": [
+        "Does the job.",
+        "Good product, a few rough edges.",
+        "Reporting is fine, dashboards could be better.",
+        "OK overall, onboarding was slow.",
+    ],
+    "promoter": [
+        "Love it, the whole team uses it daily.",
+        "Great support and great product.",
+        "Workflows saved us hours every week.",
+        "Best reporting tool we have used.",
+    ],
 }

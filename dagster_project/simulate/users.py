@@ -51,8 +51,9 @@ def account_end_us(life: Lifecycle, window: Window) -> np.ndarray:
     return np.where(churn == NO_DAY, window.cutoff_us, window.day_to_us(np.minimum(churn, window.n_days)))
 
 
-def generate_users(acc: Accounts, window: Window, life: Lifecycle, paths: HealthPaths,
-                   rng: np.random.Generator) -> Users:
+def generate_users(
+    acc: Accounts, window: Window, life: Lifecycle, paths: HealthPaths, rng: np.random.Generator
+) -> Users:
     """Draw every user with created_at and deactivated_at, vectorized over accounts."""
     end_us = account_end_us(life, window)
     seg_scale = np.array([5.0, 9.0, 14.0])[acc.segment]  # bigger teams take longer to invite everyone
@@ -63,8 +64,9 @@ def generate_users(acc: Accounts, window: Window, life: Lifecycle, paths: Health
     pos = np.arange(a0.size) - np.repeat(np.cumsum(n0) - n0, n0)
     span = np.maximum(window.start_us - acc.created_us[a0], 0)
     onboard = (rng.gamma(1.5, 1.0, a0.size) * seg_scale[a0] * DAY_US).astype(np.int64)
-    created0 = acc.created_us[a0] + np.where(acc.existing[a0], (span * rng.random(a0.size) ** 1.5).astype(np.int64),
-                                             onboard)
+    created0 = acc.created_us[a0] + np.where(
+        acc.existing[a0], (span * rng.random(a0.size) ** 1.5).astype(np.int64), onboard
+    )
     created0 = np.where(pos == 0, acc.created_us[a0], created0)
 
     # 2. Seat expansions bring new teammates.
@@ -78,8 +80,12 @@ def generate_users(acc: Accounts, window: Window, life: Lifecycle, paths: Health
     acct_ = np.concatenate([a0, a1])
     created = np.concatenate([created0, created1])
     invited = np.concatenate([pos > 0, np.ones(a1.size, bool)])
-    role = np.concatenate([np.where(pos == 0, 0, rng.choice(3, a0.size, p=ROLE_SHARE)),  # the signup is an admin
-                           rng.choice(3, a1.size, p=ROLE_SHARE)])
+    role = np.concatenate(
+        [
+            np.where(pos == 0, 0, rng.choice(3, a0.size, p=ROLE_SHARE)),  # the signup is an admin
+            rng.choice(3, a1.size, p=ROLE_SHARE),
+        ]
+    )
 
     # 3. Turnover: people leave (more in unhealthy accounts) and most are replaced, generation by generation.
     leave_per_year = 0.22 * np.exp(-0.35 * (acc.health_baseline - 1))
@@ -108,14 +114,16 @@ def generate_users(acc: Accounts, window: Window, life: Lifecycle, paths: Health
     shrink = (life.change_seats < prev_seats) & (life.change_day < window.n_days)
     if shrink.any():
         frac = 1 - life.change_seats[shrink] / prev_seats[shrink]
-        deact = _cut(acct_, created, deact, life.change_acct[shrink], window.day_to_us(life.change_day[shrink]),
-                     frac, rng)
+        deact = _cut(
+            acct_, created, deact, life.change_acct[shrink], window.day_to_us(life.change_day[shrink]), frac, rng
+        )
 
     # 5. Champions leave: the longest-tenured active user of the account, at the shock.
     champ = paths.shock_kind == SHOCK_KINDS.index("champion_left")
     if champ.any():
-        deact = _champions_leave(acct_, created, deact, paths.shock_acct[champ],
-                                 window.day_to_us(paths.shock_day[champ]) + 10 * HOUR_US)
+        deact = _champions_leave(
+            acct_, created, deact, paths.shock_acct[champ], window.day_to_us(paths.shock_day[champ]) + 10 * HOUR_US
+        )
 
     # Deactivations after the data ends or after the account left are not (yet) recorded.
     deact = np.where(deact >= end_us[acct_], NEVER_US, deact)
@@ -123,8 +131,18 @@ def generate_users(acc: Accounts, window: Window, life: Lifecycle, paths: Health
     first, last = text.person_names(rng, acct_.size)
     suffix = np.where(rng.random(acct_.size) < 0.12, rng.integers(1, 10, acct_.size), -1)
     propensity = rng.normal(0, 0.8, acct_.size) + ROLE_PROPENSITY[role]
-    return Users(acct=acct_, created_us=created, deactivated_us=deact, role=role, propensity=propensity,
-                 first=first, last=last, suffix=suffix, invited=invited, acct_offset=offset)
+    return Users(
+        acct=acct_,
+        created_us=created,
+        deactivated_us=deact,
+        role=role,
+        propensity=propensity,
+        first=first,
+        last=last,
+        suffix=suffix,
+        invited=invited,
+        acct_offset=offset,
+    )
 
 
 def _seats_before(acc: Accounts, life: Lifecycle) -> np.ndarray:
@@ -138,8 +156,9 @@ def _seats_before(acc: Accounts, life: Lifecycle) -> np.ndarray:
     return prev
 
 
-def _departures(acct: np.ndarray, created: np.ndarray, window: Window, per_year: np.ndarray,
-                rng: np.random.Generator) -> np.ndarray:
+def _departures(
+    acct: np.ndarray, created: np.ndarray, window: Window, per_year: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """When each person leaves (exponential tenure, counted from the window start for old users)."""
     base = np.maximum(created, window.start_us)
     return base + (rng.exponential(365.0 / per_year[acct]) * DAY_US).astype(np.int64)
@@ -173,8 +192,9 @@ def _champions_leave(acct, created, deact, ev_acct, ev_us) -> np.ndarray:
     return deact
 
 
-def pick_active_users(users: Users, acct: np.ndarray, ts_us: np.ndarray, rng: np.random.Generator,
-                      tries: int = 8) -> np.ndarray:
+def pick_active_users(
+    users: Users, acct: np.ndarray, ts_us: np.ndarray, rng: np.random.Generator, tries: int = 8
+) -> np.ndarray:
     """For each (account, time): a random user of the account active at that time, or -1 if none found."""
     lo, hi = users.acct_offset[acct], users.acct_offset[acct + 1]
     out = np.full(acct.size, -1)
@@ -193,8 +213,14 @@ def users_table(users: Users, acc: Accounts) -> dict[str, pa.Array | np.ndarray]
     """The `users` raw table as columns."""
     suffix = text.take_plain([str(i) for i in range(10)], users.suffix)
     suffix = pc.fill_null(suffix, "")
-    email = text.join(text.take_plain(text.FIRST_NAMES, users.first), ".", text.take_plain(text.LAST_NAMES, users.last),
-                      suffix, "@", text.take_plain(acc.domain, users.acct))
+    email = text.join(
+        text.take_plain(text.FIRST_NAMES, users.first),
+        ".",
+        text.take_plain(text.LAST_NAMES, users.last),
+        suffix,
+        "@",
+        text.take_plain(acc.domain, users.acct),
+    )
     deact = users.deactivated_us
     return {
         "user_id": users.id_array,

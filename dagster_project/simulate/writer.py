@@ -53,14 +53,21 @@ def to_arrow(name: str, columns: dict[str, pa.Array | np.ndarray], schema: pa.Sc
 class TableWriter:
     """Appends batches of one table to `<folder>/part-NNNNN.parquet` files."""
 
-    def __init__(self, folder: Path, schema: pa.Schema, max_rows_per_file: int = MAX_ROWS_PER_FILE,
-                 file_name: str | None = None, unique_columns: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        folder: Path,
+        schema: pa.Schema,
+        max_rows_per_file: int = MAX_ROWS_PER_FILE,
+        file_name: str | None = None,
+        unique_columns: tuple[str, ...] = (),
+    ):
         self.folder = folder
         self.schema = schema
         # Dictionary-encode repetitive strings only: trying it on unique ids and timestamps costs
         # a lot of write time for nothing.
-        self.dictionary_columns = [f.name for f in schema
-                                   if pa.types.is_string(f.type) and f.name not in unique_columns]
+        self.dictionary_columns = [
+            f.name for f in schema if pa.types.is_string(f.type) and f.name not in unique_columns
+        ]
         # A fixed file name means a single file (no parts), e.g. the ground truth's account_weeks.parquet.
         self.file_name = file_name
         self.max_rows_per_file = max_rows_per_file if file_name is None else np.iinfo(np.int64).max
@@ -90,9 +97,14 @@ class TableWriter:
         path = self.folder / (self.file_name or f"part-{self._part:05d}.parquet")
         # No stored Arrow schema: the Parquet types alone (string, timestamp[us], int32, double, date)
         # are the contract, whatever in-memory encoding the batches had.
-        self._writer = pq.ParquetWriter(path, self._file_schema or self.schema, compression="zstd",
-                                        compression_level=1, use_dictionary=self.dictionary_columns,
-                                        store_schema=False)
+        self._writer = pq.ParquetWriter(
+            path,
+            self._file_schema or self.schema,
+            compression="zstd",
+            compression_level=1,
+            use_dictionary=self.dictionary_columns,
+            store_schema=False,
+        )
         self._rows_in_part = 0
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dagster_project.settings import DBT_PROJECT_DIR, REPO_ROOT
+from dagster_project.core.settings import DBT_PROJECT_DIR, REPO_ROOT
 
 pytest.importorskip("dagster_project.simulate", reason="the simulator is needed to generate a company")
 
@@ -65,9 +65,22 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
 def _dbt_build(env: dict[str, str]) -> None:
     """Build the ML input mart and its upstream models (data tests are left to the full-build test)."""
     _run(
-        [sys.executable, "-m", "dbt.cli.main", "build", "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--select", "+ml_account_snapshots",
-         "--exclude-resource-type", "test", "unit_test", "--quiet"],
+        [
+            sys.executable,
+            "-m",
+            "dbt.cli.main",
+            "build",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--select",
+            "+ml_account_snapshots",
+            "--exclude-resource-type",
+            "test",
+            "unit_test",
+            "--quiet",
+        ],
         env,
     )
 
@@ -93,8 +106,11 @@ def _truncate_raw(full: Path, truncated: Path) -> dict[str, int]:
         con.execute("CREATE SCHEMA raw")
         con.execute("SELECT setseed(0.42)")
         for table, column in NEW_ROWS.items():
-            con.execute(f"CREATE TABLE raw.{table} AS SELECT * FROM full_db.raw.{table} WHERE NOT ({column} >= ?) "
-                        "ORDER BY random()", [cutoff])
+            con.execute(
+                f"CREATE TABLE raw.{table} AS SELECT * FROM full_db.raw.{table} WHERE NOT ({column} >= ?) "
+                "ORDER BY random()",
+                [cutoff],
+            )
             before = con.execute(f"SELECT count(*) FROM full_db.raw.{table}").fetchone()[0]
             after = con.execute(f"SELECT count(*) FROM raw.{table}").fetchone()[0]
             dropped[table] = before - after
@@ -122,9 +138,25 @@ def warehouses(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, di
         "DBT_LOG_PATH": str(tmp / "dbt_logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    _run([sys.executable, "-m", "dagster_project.simulate", "--accounts", "60", "--months", str(MONTHS),
-          "--seed", "7", "--end-date", END_DATE.isoformat(), "--out", str(landing)], env)
-    _run([sys.executable, "-m", "dagster_project.landing"], env)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "dagster_project.simulate",
+            "--accounts",
+            "60",
+            "--months",
+            str(MONTHS),
+            "--seed",
+            "7",
+            "--end-date",
+            END_DATE.isoformat(),
+            "--out",
+            str(landing),
+        ],
+        env,
+    )
+    _run([sys.executable, "-m", "dagster_project.ingest.landing"], env)
     _dbt_build(env)
     shutil.move(active, full)
 
@@ -153,7 +185,10 @@ def test_features_do_not_depend_on_later_data(warehouses: tuple[Path, Path, dict
     )
     for column in with_future.columns:
         pd.testing.assert_series_equal(
-            with_future[column], without_future[column], check_exact=False, rtol=1e-9,
+            with_future[column],
+            without_future[column],
+            check_exact=False,
+            rtol=1e-9,
             obj=f"fct_account_features_weekly.{column} at {AS_OF_DATE}",
         )
 
@@ -180,8 +215,12 @@ def test_training_rows_do_not_depend_on_later_data(warehouses: tuple[Path, Path,
     # When an account churns after the cut is not known at the cut (and is not a label of these rows).
     compared = [c for c in labelled.columns if c not in {"churn_date", "days_until_churn"}]
     pd.testing.assert_frame_equal(
-        labelled[compared].reset_index(drop=True), later[compared].reset_index(drop=True),
-        check_exact=False, rtol=1e-9, check_dtype=False, obj="labelled ml_account_snapshots rows",
+        labelled[compared].reset_index(drop=True),
+        later[compared].reset_index(drop=True),
+        check_exact=False,
+        rtol=1e-9,
+        check_dtype=False,
+        obj="labelled ml_account_snapshots rows",
     )
 
 

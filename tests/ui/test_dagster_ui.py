@@ -1,6 +1,6 @@
 """The Dagster UI end to end: the real webserver and daemon, driven only through the GraphQL API.
 
-One setup per module: a copy of the session's shared full_refresh run (tests/finished_run.py: a
+One setup per module: a copy of the session's shared full_refresh run (tests/e2e/finished_run.py: a
 simulated company's data folder and the Dagster home that recorded the run, which trained the
 champion model), and three processes on loopback, as a deployment runs them: a code server that
 loads `dagster_project.definitions` once, `dagster-webserver` and `dagster-daemon` (which dequeues
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from dagster_project.settings import REPO_ROOT
-from tests.finished_run import DAGSTER_YAML, Company, company_copy, finished_run
+from dagster_project.core.settings import REPO_ROOT
+from tests.e2e.finished_run import DAGSTER_YAML, Company, company_copy, finished_run
 
 LOCATION = "dagster_project.definitions"
 REPOSITORY = "__repository__"
@@ -87,7 +87,7 @@ query Assets {
     assetKey { path }
     groupName
     isMaterializable
-    assetMaterializations(limit: 1) { runId metadataEntries { %s } }
+    assetMaterializations(limit: 1) { runId metadataEntries { METADATA_FIELDS } }
     internalFreshnessPolicy { __typename ... on TimeWindowFreshnessPolicy { failWindowSeconds } }
     freshnessStatusInfo { freshnessStatus }
     assetChecksOrError {
@@ -98,7 +98,7 @@ query Assets {
     }
   }
 }
-""" % METADATA_FIELDS
+""".replace("METADATA_FIELDS", METADATA_FIELDS)
 
 INSTIGATORS = """
 query Instigators($repo: RepositorySelector!) {
@@ -159,11 +159,10 @@ class DagsterUI:
 
     def launch(self, job_name: str) -> str:
         """Launch a job through GraphQL `launchRun`; return its run id."""
-        from dagster_project.partitions import full_refresh_tags, newest_partition_key
+        from dagster_project.defs.partitions import full_refresh_tags, newest_partition_key
 
         # Both jobs are partitioned by day: full_refresh as a full refresh, daily_refresh for the newest day.
-        tags = full_refresh_tags() if job_name == "full_refresh" else {
-            "dagster/partition": newest_partition_key()}
+        tags = full_refresh_tags() if job_name == "full_refresh" else {"dagster/partition": newest_partition_key()}
         params = {
             "selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": job_name},
             "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
@@ -186,7 +185,9 @@ class DagsterUI:
         if status == "SUCCESS":
             return
         events = self.query(RUN_FAILURES, {"runId": run_id})["logsForRun"].get("events", [])
-        failures = [f"{e['stepKey']}: {e['error']['message'][:500]}" for e in events if e.get("stepKey") and e.get("error")]
+        failures = [
+            f"{e['stepKey']}: {e['error']['message'][:500]}" for e in events if e.get("stepKey") and e.get("error")
+        ]
         pytest.fail(f"{job_name} run {run_id} ended {status}; failed steps: {failures}\n{self.server_logs()}")
 
 
@@ -217,7 +218,9 @@ def _wait_until(condition, what: str, ui: DagsterUI, timeout: float = STARTUP_TI
     while time.monotonic() < deadline:
         for process in ui.processes:
             if process.poll() is not None:
-                pytest.fail(f"{process.args[:3]} exited with {process.returncode} while waiting for {what}\n{ui.server_logs()}")
+                pytest.fail(
+                    f"{process.args[:3]} exited with {process.returncode} while waiting for {what}\n{ui.server_logs()}"
+                )
         try:
             if condition():
                 return
@@ -257,7 +260,8 @@ def dagster_ui(finished):
 
     code_port, web_port = _free_port(), _free_port()
     (root / "workspace.yaml").write_text(
-        f"load_from:\n  - grpc_server:\n      host: 127.0.0.1\n      port: {code_port}\n      location_name: {LOCATION}\n"
+        f"load_from:\n  - grpc_server:\n      host: 127.0.0.1\n      port: {code_port}\n"
+        f"      location_name: {LOCATION}\n"
     )
     env = {
         **os.environ,
@@ -272,8 +276,21 @@ def dagster_ui(finished):
     bin_dir = Path(sys.executable).parent
     workspace = str(root / "workspace.yaml")
     commands = {
-        "code_server": [str(bin_dir / "dagster"), "code-server", "start", "-h", "127.0.0.1", "-p", str(code_port),
-                        "-m", LOCATION, "--location-name", LOCATION, "--working-directory", str(REPO_ROOT)],
+        "code_server": [
+            str(bin_dir / "dagster"),
+            "code-server",
+            "start",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(code_port),
+            "-m",
+            LOCATION,
+            "--location-name",
+            LOCATION,
+            "--working-directory",
+            str(REPO_ROOT),
+        ],
         "webserver": [str(bin_dir / "dagster-webserver"), "-w", workspace, "-h", "127.0.0.1", "-p", str(web_port)],
         "daemon": [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
     }
@@ -282,13 +299,18 @@ def dagster_ui(finished):
         for name, command in commands.items():
             with open(logs / f"{name}.log", "wb") as log:
                 # A session of its own per process, so the finalizer can kill it with everything it started.
-                ui.processes.append(subprocess.Popen(
-                    command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-                ))
+                ui.processes.append(
+                    subprocess.Popen(
+                        command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                    )
+                )
             if name == "code_server":
                 # The webserver and the daemon give up on a location whose server is not listening yet.
-                _wait_until(lambda: "Started Dagster code" in (logs / "code_server.log").read_text(errors="replace"),
-                            "the code server to listen", ui)
+                _wait_until(
+                    lambda: "Started Dagster code" in (logs / "code_server.log").read_text(errors="replace"),
+                    "the code server to listen",
+                    ui,
+                )
         _wait_until(lambda: _location_loaded(ui), "the webserver to load the code location", ui)
         _wait_until(lambda: _daemons_healthy(ui), "the daemons' heartbeats", ui)
         yield ui
@@ -343,7 +365,9 @@ def test_asset_check_results_are_visible_and_passed(assets, runs):
         assert answer["__typename"] == "AssetChecks", f"{key}: {answer}"
         for check in answer["checks"]:
             checks[f"{key}:{check['name']}"] = check
-            expected_run[f"{key}:{check['name']}"] = runs["full_refresh" if node["groupName"] == "models" else "daily_refresh"]
+            expected_run[f"{key}:{check['name']}"] = runs[
+                "full_refresh" if node["groupName"] == "models" else "daily_refresh"
+            ]
     assert len(checks) > 100, "the dbt tests and the data-quality SLAs should show as asset checks"
     assert any(c["blocking"] for c in checks.values()), "the blocking SLA checks should be visible as blocking"
     not_passed = {
@@ -355,7 +379,8 @@ def test_asset_check_results_are_visible_and_passed(assets, runs):
     # Visible but not a pass, by design: the non-blocking drift warning (a small company's scored
     # week can differ from its training weeks).
     by_design = {
-        name: status for name, status in not_passed.items()
+        name: status
+        for name, status in not_passed.items()
         if name.endswith(":feature_drift") and not checks[name]["blocking"] and status in {"SUCCEEDED", "FAILED"}
     }
     assert {n: s for n, s in not_passed.items() if n not in by_design} == {}
@@ -387,10 +412,14 @@ def test_model_auc_is_visible(assets):
 def test_model_plots_are_visible(assets):
     meta = _metadata(assets["churn_model"])
     plots = [
-        label for label, entry in meta.items()
+        label
+        for label, entry in meta.items()
         if entry["__typename"] in {"PathMetadataEntry", "MarkdownMetadataEntry"}
-        and (".png" in (entry.get("path") or "") or "data:image/png" in (entry.get("mdStr") or "")
-             or ".png" in (entry.get("mdStr") or ""))
+        and (
+            ".png" in (entry.get("path") or "")
+            or "data:image/png" in (entry.get("mdStr") or "")
+            or ".png" in (entry.get("mdStr") or "")
+        )
     ]
     assert plots, f"no plot among the churn_model metadata: {sorted(meta)}"
 
@@ -402,7 +431,9 @@ def test_schedules_and_sensors_run_with_the_daemon(dagster_ui):
     assert {"SCHEDULER", "SENSOR", "QUEUED_RUN_COORDINATOR"} <= healthy
     answer = dagster_ui.query(INSTIGATORS, {"repo": {"repositoryName": REPOSITORY, "repositoryLocationName": LOCATION}})
     # Schedule names and cron lines may change; what matters is that both jobs have a running schedule.
-    running = {s["pipelineName"] for s in answer["schedulesOrError"]["results"] if s["scheduleState"]["status"] == "RUNNING"}
+    running = {
+        s["pipelineName"] for s in answer["schedulesOrError"]["results"] if s["scheduleState"]["status"] == "RUNNING"
+    }
     assert {"daily_refresh", "weekly_retrain"} <= running
     sensors = {s["name"]: s["sensorState"]["status"] for s in answer["sensorsOrError"]["results"]}
     assert sensors.get("notify_on_run_failure") == "RUNNING"
@@ -419,5 +450,9 @@ def test_marts_show_freshness(dagster_ui, assets):
         nodes = {"/".join(n["assetKey"]["path"]): n for n in dagster_ui.query(ASSET_NODES)["assetNodes"]}
         return {key: (nodes[key]["freshnessStatusInfo"] or {}).get("freshnessStatus") for key in marts}
 
-    _wait_until(lambda: set(statuses().values()) == {"HEALTHY"}, "the freshness daemon to mark the marts fresh",
-                dagster_ui, timeout=120)
+    _wait_until(
+        lambda: set(statuses().values()) == {"HEALTHY"},
+        "the freshness daemon to mark the marts fresh",
+        dagster_ui,
+        timeout=120,
+    )

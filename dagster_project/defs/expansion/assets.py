@@ -1,22 +1,20 @@
 """Expansion: a LightGBM model on `expanded_within_90d` and the expansion opportunities mart.
 
 Thin wrappers: training is the models' shared champion/challenger retrain (`defs/models/training.py`), scoring
-`ml.score.score_expansion`, the tiers and projected ARR `health.expansion`.
+`health.score.score_expansion`, the tiers and projected ARR `health.expansion`.
 """
-
 
 import dagster as dg
 
+from dagster_project.core import clock
+from dagster_project.core.settings import get_settings
+from dagster_project.core.warehouse import connect
 from dagster_project.defs.models.training import retrain_asset_result
 from dagster_project.defs.transform.project import dbt_project
-from dagster_project.health import expansion, schemas
+from dagster_project.health import expansion, schemas, score
 from dagster_project.health.champion import load_champion
-from dagster_project.ml import score
 from dagster_project.ml.recipe import Recipe
-from dagster_project.core import clock
-from dagster_project.settings import get_settings
-from dagster_project.snapshots import read_snapshots
-from dagster_project.warehouse import connect
+from dagster_project.ml.snapshots import read_snapshots
 
 EXPANSION_LABEL = "expanded_within_90d"
 
@@ -54,16 +52,21 @@ def mart_expansion_opportunities(context: dg.AssetExecutionContext) -> dg.Materi
         previous = schemas.read_mart(con, "mart_expansion_opportunities", "account_id, created_date, priority_tier")
     opportunities = expansion.track_status(scored, previous, clock.now().date())
     with connect(settings) as con:
-        schemas.write_mart(con, "mart_expansion_opportunities", opportunities[schemas.columns("mart_expansion_opportunities")])
+        schemas.write_mart(
+            con, "mart_expansion_opportunities", opportunities[schemas.columns("mart_expansion_opportunities")]
+        )
     tiers = opportunities["priority_tier"].value_counts().to_dict()
     top = opportunities.sort_values("projected_arr", ascending=False).head(10)
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": len(opportunities),
-        **{f"tier_{t.lower()}": int(tiers.get(t, 0)) for t in expansion.TIERS},
-        "projected_arr_high_medium_usd": round(float(
-            opportunities.loc[opportunities["priority_tier"] != "Low", "projected_arr"].sum()), 2),
-        "model_version": model.version,
-        "top_opportunities": dg.MetadataValue.md(
-            top[["account_id", "score", "poc", "projected_arr", "priority_tier", "status"]].to_markdown(index=False)
-        ),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(opportunities),
+            **{f"tier_{t.lower()}": int(tiers.get(t, 0)) for t in expansion.TIERS},
+            "projected_arr_high_medium_usd": round(
+                float(opportunities.loc[opportunities["priority_tier"] != "Low", "projected_arr"].sum()), 2
+            ),
+            "model_version": model.version,
+            "top_opportunities": dg.MetadataValue.md(
+                top[["account_id", "score", "poc", "projected_arr", "priority_tier", "status"]].to_markdown(index=False)
+            ),
+        }
+    )

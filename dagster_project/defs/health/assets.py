@@ -4,21 +4,19 @@ Thin wrappers: the assets read the warehouse, call `dagster_project.ml` and
 `dagster_project.health`, write the marts through `health.schemas.write_mart` and attach metadata.
 """
 
-
 import json
 
 import dagster as dg
 import pandas as pd
 
+from dagster_project.core import clock
+from dagster_project.core.settings import get_settings
+from dagster_project.core.warehouse import connect
 from dagster_project.defs.transform.project import dbt_project
-from dagster_project.health import alerts, history, schemas
+from dagster_project.health import alerts, history, schemas, score
 from dagster_project.health.bands import BANDS, BandEdges
 from dagster_project.health.champion import load_champion
-from dagster_project.ml import score
-from dagster_project.core import clock
-from dagster_project.settings import get_settings
-from dagster_project.snapshots import read_snapshots
-from dagster_project.warehouse import connect
+from dagster_project.ml.snapshots import read_snapshots
 
 HISTORY = ["marts", "mart_account_health_history"]
 SNAPSHOTS = dg.AssetKey(["marts", "ml_account_snapshots"])
@@ -38,10 +36,14 @@ def mart_account_health_history(context: dg.AssetExecutionContext) -> dg.Materia
     edges = BandEdges(settings.health_red_max, settings.health_yellow_max, settings.health_band_margin)
     df, _ = read_snapshots(dbt_project.manifest_path)
     if df.empty:
-        raise dg.Failure("marts.ml_account_snapshots is empty: there is no snapshot to score. Run the dbt models first.")
+        raise dg.Failure(
+            "marts.ml_account_snapshots is empty: there is no snapshot to score. Run the dbt models first."
+        )
     with connect(settings, read_only=True) as con:
         existing = schemas.read_mart(con, "mart_account_health_history")
-    existing = existing if existing is not None else pd.DataFrame(columns=schemas.columns("mart_account_health_history"))
+    existing = (
+        existing if existing is not None else pd.DataFrame(columns=schemas.columns("mart_account_health_history"))
+    )
     df["as_of_date"] = pd.to_datetime(df["as_of_date"])
     current_date = df["as_of_date"].max()
     dates = history.dates_to_score(df["as_of_date"].unique(), existing["as_of_date"].unique(), current_date)
@@ -59,15 +61,17 @@ def mart_account_health_history(context: dg.AssetExecutionContext) -> dg.Materia
     full = history.merge_history(existing, scored, edges)
     with connect(settings) as con:
         schemas.write_mart(con, "mart_account_health_history", full[schemas.columns("mart_account_health_history")])
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": len(full),
-        "dates_scored": len(dates),
-        "rows_scored": len(scored),
-        "backfilled_rows": int(scored["is_backfilled"].sum()),
-        "first_as_of_date": str(full["as_of_date"].min().date()),
-        "last_as_of_date": str(full["as_of_date"].max().date()),
-        "model_version": model.version,
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(full),
+            "dates_scored": len(dates),
+            "rows_scored": len(scored),
+            "backfilled_rows": int(scored["is_backfilled"].sum()),
+            "first_as_of_date": str(full["as_of_date"].min().date()),
+            "last_as_of_date": str(full["as_of_date"].max().date()),
+            "model_version": model.version,
+        }
+    )
 
 
 @dg.asset(
@@ -93,18 +97,23 @@ def mart_health_alerts(context: dg.AssetExecutionContext) -> dg.MaterializeResul
     recent = raised.copy()
     recent["week"] = pd.to_datetime(recent["alert_date"]).dt.to_period("W-SUN").dt.end_time.dt.date
     weekly = recent.pivot_table(index="week", columns="severity", values="alert_id", aggfunc="count", fill_value=0)
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": len(raised),
-        **{f"alerts_{k}": int(v) for k, v in raised["severity"].value_counts().items()},
-        "alerts_per_week_last_8": dg.MetadataValue.md(weekly.tail(8).to_markdown()),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(raised),
+            **{f"alerts_{k}": int(v) for k, v in raised["severity"].value_counts().items()},
+            "alerts_per_week_last_8": dg.MetadataValue.md(weekly.tail(8).to_markdown()),
+        }
+    )
 
 
 @dg.asset(
     group_name="marts",
     key=["marts", "mart_account_health"],
-    deps=[dg.AssetKey(HISTORY), dg.AssetKey(["marts", "mart_segments"]),
-          dg.AssetKey(["marts", "mart_expansion_opportunities"])],
+    deps=[
+        dg.AssetKey(HISTORY),
+        dg.AssetKey(["marts", "mart_segments"]),
+        dg.AssetKey(["marts", "mart_expansion_opportunities"]),
+    ],
     kinds={"duckdb"},
     description="One row per active account on the newest snapshot: calibrated churn probability, 0-100 health "
     "score and band (with hysteresis), sub-scores, 7-day change, top 3 drivers in plain words, segment, "
@@ -127,7 +136,9 @@ def mart_account_health(context: dg.AssetExecutionContext) -> dg.MaterializeResu
         schemas.write_mart(con, "mart_account_health", latest)
     bands = latest["health_band"].value_counts().to_dict()
     preview = latest.sort_values("churn_probability", ascending=False).head(10)
-    preview = preview.assign(top_driver=[json.loads(d)[0]["sentence"] if json.loads(d) else "" for d in preview["top_drivers"]])
+    preview = preview.assign(
+        top_driver=[json.loads(d)[0]["sentence"] if json.loads(d) else "" for d in preview["top_drivers"]]
+    )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(latest),
@@ -135,7 +146,9 @@ def mart_account_health(context: dg.AssetExecutionContext) -> dg.MaterializeResu
             "model_version": str(latest["model_version"].iloc[0]),
             **{f"accounts_{band}": int(bands.get(band, 0)) for band in BANDS},
             "most_at_risk": dg.MetadataValue.md(
-                preview[["account_id", "health_score", "health_band", "churn_probability", "top_driver"]].to_markdown(index=False)
+                preview[["account_id", "health_score", "health_band", "churn_probability", "top_driver"]].to_markdown(
+                    index=False
+                )
             ),
         }
     )

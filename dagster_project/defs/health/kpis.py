@@ -1,25 +1,27 @@
 """Business KPIs by month (MRR movements, NRR, GRR, logo churn, churn rate by band) and the
 Kaplan-Meier retention curves by band."""
 
-
 import dagster as dg
 import pandas as pd
 
+from dagster_project.core.settings import get_settings
+from dagster_project.core.warehouse import connect
 from dagster_project.health import schemas
 from dagster_project.health.bands import BANDS
 from dagster_project.health.kpis import business_kpis, retention_by_band
 from dagster_project.health.plots import retention_png
 from dagster_project.ml.plots import markdown_image
-from dagster_project.settings import get_settings
-from dagster_project.snapshots import CHURN_LABEL
-from dagster_project.warehouse import connect
+from dagster_project.ml.snapshots import CHURN_LABEL
 
 
 @dg.asset(
     group_name="marts",
     key=["marts", "mart_business_kpis"],
-    deps=[dg.AssetKey(["marts", "fct_mrr_movements"]), dg.AssetKey(["marts", "mart_account_health_history"]),
-          dg.AssetKey(["marts", "ml_account_snapshots"])],
+    deps=[
+        dg.AssetKey(["marts", "fct_mrr_movements"]),
+        dg.AssetKey(["marts", "mart_account_health_history"]),
+        dg.AssetKey(["marts", "ml_account_snapshots"]),
+    ],
     kinds={"duckdb"},
     description="One row per month: starting/ending MRR, new, expansion, contraction, churn, NRR, GRR, logo churn, "
     "and the 90-day churn rate of the accounts in each health band at the start of the month. "
@@ -47,9 +49,9 @@ def mart_business_kpis(context: dg.AssetExecutionContext) -> dg.MaterializeResul
     entries = entries.sort_values("as_of_date").groupby(["account_id", "month"], as_index=False).first()
     end = entries["as_of_date"].max()
     entries["churned"] = entries["days_until_churn"].notna()
-    entries["duration_days"] = entries["days_until_churn"].where(
-        entries["churned"], (end - entries["as_of_date"]).dt.days
-    ).astype("float64")
+    entries["duration_days"] = (
+        entries["days_until_churn"].where(entries["churned"], (end - entries["as_of_date"]).dt.days).astype("float64")
+    )
     curves = retention_by_band(entries)
     at_90 = {band: float(c.loc[c["time"] <= 90, "survival"].iloc[-1]) for band, c in curves.items()}
 
@@ -58,11 +60,15 @@ def mart_business_kpis(context: dg.AssetExecutionContext) -> dg.MaterializeResul
     rate_md = "| band | landmark rows | churned within 90 days |\n|---|---|---|\n" + "\n".join(
         f"| {b} | {int(rates.loc[b, 'size'])} | {rates.loc[b, 'mean']:.1%} |" for b in BANDS if b in rates.index
     )
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": len(kpis),
-        "retention_by_band": dg.MetadataValue.md(markdown_image(retention_png(curves), "Kaplan-Meier retention by band")),
-        **{f"retention_90d_{band}": round(v, 4) for band, v in at_90.items()},
-        "churn_rate_by_band_out_of_sample": dg.MetadataValue.md(rate_md),
-        "latest_nrr": float(kpis["nrr"].dropna().iloc[-1]) if kpis["nrr"].notna().any() else None,
-        "latest_grr": float(kpis["grr"].dropna().iloc[-1]) if kpis["grr"].notna().any() else None,
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(kpis),
+            "retention_by_band": dg.MetadataValue.md(
+                markdown_image(retention_png(curves), "Kaplan-Meier retention by band")
+            ),
+            **{f"retention_90d_{band}": round(v, 4) for band, v in at_90.items()},
+            "churn_rate_by_band_out_of_sample": dg.MetadataValue.md(rate_md),
+            "latest_nrr": float(kpis["nrr"].dropna().iloc[-1]) if kpis["nrr"].notna().any() else None,
+            "latest_grr": float(kpis["grr"].dropna().iloc[-1]) if kpis["grr"].notna().any() else None,
+        }
+    )

@@ -1,16 +1,14 @@
 """Segments: k-means on the current snapshot's behaviour and firmographics (k by silhouette),
 named from their profiles; segment changes are kept as validity intervals."""
 
-
 import dagster as dg
 import pandas as pd
 
+from dagster_project.core.settings import get_settings
+from dagster_project.core.warehouse import connect
 from dagster_project.defs.transform.project import dbt_project
 from dagster_project.health import schemas, segments
-from dagster_project.settings import get_settings
-from dagster_project.snapshots import read_snapshots
-from dagster_project.warehouse import connect
-
+from dagster_project.ml.snapshots import read_snapshots
 
 # All three tables come from one clustering, so every job that selects one selects all three:
 # each spec declares the same upstream assets.
@@ -20,12 +18,24 @@ UPSTREAM = [dg.AssetKey(["marts", "mart_account_health_history"]), dg.AssetKey([
 @dg.multi_asset(
     group_name="marts",
     specs=[
-        dg.AssetSpec(["marts", "mart_segments"], kinds={"duckdb"}, deps=UPSTREAM,
-                     description="Segment id and name of every active account, with its segment's profile."),
-        dg.AssetSpec(["marts", "mart_segment_profiles"], kinds={"duckdb"}, deps=UPSTREAM,
-                     description="One row per segment: size, ARR, usage, tickets, NPS, expected churn, traits."),
-        dg.AssetSpec(["marts", "mart_segment_history"], kinds={"duckdb"}, deps=UPSTREAM,
-                     description="Each account's segment over time (valid_from / valid_to)."),
+        dg.AssetSpec(
+            ["marts", "mart_segments"],
+            kinds={"duckdb"},
+            deps=UPSTREAM,
+            description="Segment id and name of every active account, with its segment's profile.",
+        ),
+        dg.AssetSpec(
+            ["marts", "mart_segment_profiles"],
+            kinds={"duckdb"},
+            deps=UPSTREAM,
+            description="One row per segment: size, ARR, usage, tickets, NPS, expected churn, traits.",
+        ),
+        dg.AssetSpec(
+            ["marts", "mart_segment_history"],
+            kinds={"duckdb"},
+            deps=UPSTREAM,
+            description="Each account's segment over time (valid_from / valid_to).",
+        ),
     ],
 )
 def segment_marts(context: dg.AssetExecutionContext):
@@ -45,10 +55,14 @@ def segment_marts(context: dg.AssetExecutionContext):
 
     profiles = result.profiles.assign(silhouette=result.silhouette_by_k[result.k], as_of_date=as_of_date)
     accounts = result.assignments.merge(
-        profiles[["segment_id", "accounts", "median_arr_usd", "expected_churn_rate_90d", "defining_traits"]].rename(columns={
-            "accounts": "segment_accounts", "median_arr_usd": "segment_median_arr_usd",
-            "expected_churn_rate_90d": "segment_expected_churn_rate_90d", "defining_traits": "segment_defining_traits",
-        }),
+        profiles[["segment_id", "accounts", "median_arr_usd", "expected_churn_rate_90d", "defining_traits"]].rename(
+            columns={
+                "accounts": "segment_accounts",
+                "median_arr_usd": "segment_median_arr_usd",
+                "expected_churn_rate_90d": "segment_expected_churn_rate_90d",
+                "defining_traits": "segment_defining_traits",
+            }
+        ),
         on="segment_id",
     ).assign(as_of_date=as_of_date)
     history = segments.segment_changes(previous, result.assignments, as_of_date)
@@ -57,15 +71,36 @@ def segment_marts(context: dg.AssetExecutionContext):
         schemas.write_mart(con, "mart_segment_profiles", profiles[schemas.columns("mart_segment_profiles")])
         schemas.write_mart(con, "mart_segment_history", history)
     silhouettes = ", ".join(f"k={k}: {s:.3f}" for k, s in result.silhouette_by_k.items())
-    table = profiles[["segment_id", "segment_name", "accounts", "median_arr_usd", "engagement_index",
-                      "expected_churn_rate_90d", "defining_traits"]].to_markdown(index=False)
-    yield dg.MaterializeResult(asset_key=["marts", "mart_segments"], metadata={
-        "dagster/row_count": len(accounts), "k": result.k, "silhouette_by_k": silhouettes,
-    })
-    yield dg.MaterializeResult(asset_key=["marts", "mart_segment_profiles"], metadata={
-        "dagster/row_count": len(profiles), "profiles": dg.MetadataValue.md(table),
-    })
-    yield dg.MaterializeResult(asset_key=["marts", "mart_segment_history"], metadata={
-        "dagster/row_count": len(history),
-        "open_rows": int(history["valid_to"].isna().sum()),
-    })
+    table = profiles[
+        [
+            "segment_id",
+            "segment_name",
+            "accounts",
+            "median_arr_usd",
+            "engagement_index",
+            "expected_churn_rate_90d",
+            "defining_traits",
+        ]
+    ].to_markdown(index=False)
+    yield dg.MaterializeResult(
+        asset_key=["marts", "mart_segments"],
+        metadata={
+            "dagster/row_count": len(accounts),
+            "k": result.k,
+            "silhouette_by_k": silhouettes,
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=["marts", "mart_segment_profiles"],
+        metadata={
+            "dagster/row_count": len(profiles),
+            "profiles": dg.MetadataValue.md(table),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=["marts", "mart_segment_history"],
+        metadata={
+            "dagster/row_count": len(history),
+            "open_rows": int(history["valid_to"].isna().sum()),
+        },
+    )

@@ -4,17 +4,16 @@ raw.events is daily-partitioned: a run for a partition (range) reloads the event
 day minus the look-back window; a run without a partition reloads everything, like the other tables.
 """
 
-
 import dagster as dg
 
-from dagster_project.contract import GROUND_TRUTH_TABLE, TABLES, RawTable
-from dagster_project.landing import INCREMENTAL_COLUMNS, SIM_SCHEMA, load_ground_truth, load_table
-from dagster_project.partitions import daily_partitions, refresh_from_date, single_run
-from dagster_project.quality.quarantine import quarantine_table
 from dagster_project.core import clock
+from dagster_project.core.contract import GROUND_TRUTH_TABLE, TABLES, RawTable
+from dagster_project.core.settings import get_settings
+from dagster_project.core.warehouse import connect
+from dagster_project.defs.partitions import daily_partitions, refresh_from_date, single_run
+from dagster_project.ingest.landing import INCREMENTAL_COLUMNS, SIM_SCHEMA, load_ground_truth, load_table
+from dagster_project.quality.quarantine import quarantine_table
 from dagster_project.quality.sla import load_sla
-from dagster_project.settings import get_settings
-from dagster_project.warehouse import connect
 
 INGEST_GROUP = "ingest"
 
@@ -34,9 +33,12 @@ def _raw_table_asset(table: RawTable) -> dg.AssetsDefinition:
             f"Raw `{table.name}` loaded from landing files (Parquet/CSV) and checked against the "
             f"contract: required columns {', '.join(table.required)}; primary key {table.primary_key}."
             + ("" if table.mandatory else " Optional: an empty table when not provided.")
-            + (" Daily partitions: a partition run reloads the days from its first day minus the "
-               "look-back window (AHW_LOOKBACK_DAYS); a run without a partition reloads everything."
-               if incremental else "")
+            + (
+                " Daily partitions: a partition run reloads the days from its first day minus the "
+                "look-back window (AHW_LOOKBACK_DAYS); a run without a partition reloads everything."
+                if incremental
+                else ""
+            )
         ),
     )
     def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
@@ -45,7 +47,10 @@ def _raw_table_asset(table: RawTable) -> dg.AssetsDefinition:
         with connect(settings) as con:
             result = load_table(con, table, settings.landing_dir, since=since)
             quarantined = quarantine_table(
-                con, table, load_sla(), clock.now(),
+                con,
+                table,
+                load_sla(),
+                clock.now(),
                 since=(INCREMENTAL_COLUMNS[table.name], result.since) if result.since else None,
             )
         if not result.provided:

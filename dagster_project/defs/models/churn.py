@@ -2,11 +2,11 @@
 
 import dagster as dg
 
+from dagster_project.core.settings import get_settings
 from dagster_project.defs.models.training import retrain_asset_result
-from dagster_project.landing import SIM_SCHEMA
+from dagster_project.ingest.landing import SIM_SCHEMA
 from dagster_project.ml.recipe import Recipe
-from dagster_project.settings import get_settings
-from dagster_project.snapshots import CHURN_LABEL
+from dagster_project.ml.snapshots import CHURN_LABEL
 
 
 def churn_recipe() -> Recipe:

@@ -7,12 +7,12 @@ feature among the model's most important ones drifted beyond PSI 0.2.
 import dagster as dg
 import pandas as pd
 
+from dagster_project.core.settings import get_settings
 from dagster_project.defs.transform.project import dbt_project
 from dagster_project.ml import artifacts
 from dagster_project.ml.dataset import latest_snapshot
 from dagster_project.ml.drift import PSI_THRESHOLD, drifted_important_features, psi_table
-from dagster_project.settings import get_settings
-from dagster_project.snapshots import read_snapshots
+from dagster_project.ml.snapshots import read_snapshots
 
 # Drift on a feature outside the model's top 10 by gain barely moves the scores: shown, not flagged.
 TOP_FEATURES = 10
@@ -30,8 +30,10 @@ def feature_drift(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult
     df, _ = read_snapshots(dbt_project.manifest_path)
     train_window = model.metadata["windows"]["train"]
     as_of = pd.to_datetime(df["as_of_date"])
-    train_rows = df[(as_of >= pd.Timestamp(train_window["first_as_of_date"]))
-                    & (as_of <= pd.Timestamp(train_window["last_as_of_date"]))]
+    train_rows = df[
+        (as_of >= pd.Timestamp(train_window["first_as_of_date"]))
+        & (as_of <= pd.Timestamp(train_window["last_as_of_date"]))
+    ]
     scored = latest_snapshot(df)
     table = psi_table(train_rows, scored, model.features, importance=model.metadata["feature_importance_gain"])
     drifted = drifted_important_features(table, top_n=TOP_FEATURES)
@@ -41,8 +43,9 @@ def feature_drift(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult
     return dg.AssetCheckResult(
         passed=not drifted,
         severity=dg.AssetCheckSeverity.WARN,
-        description=(f"Drift on important features: {', '.join(drifted)}" if drifted
-                     else "No important feature drifted."),
+        description=(
+            f"Drift on important features: {', '.join(drifted)}" if drifted else "No important feature drifted."
+        ),
         metadata={
             "model_version": model.version,
             "train_window": f"{train_window['first_as_of_date']} .. {train_window['last_as_of_date']}",

@@ -1,17 +1,15 @@
 """Privacy jobs (SPEC section 7): `retention` prunes old raw events, `erase_account` removes one account.
 
 Both are op jobs, run on demand from the UI or the command line (see docs/privacy.md); they are not
-part of the asset graph, so the refresh jobs never run them. The work happens in `dagster_project.privacy`.
+part of the asset graph, so the refresh jobs never run them. The work happens in `dagster_project.serve.privacy`.
 """
-
-import datetime as dt
 
 import dagster as dg
 
-from dagster_project import privacy
 from dagster_project.core import clock
-from dagster_project.settings import get_settings
-from dagster_project.warehouse import connect
+from dagster_project.core.settings import get_settings
+from dagster_project.core.warehouse import connect
+from dagster_project.serve import privacy
 
 
 class RetentionConfig(dg.Config):
@@ -64,8 +62,13 @@ def erase_account_data(context: dg.OpExecutionContext, config: EraseAccountConfi
     erased_at = clock.wall_clock().replace(tzinfo=None)
     with connect(settings) as con:
         counts = privacy.erase_account(
-            con, settings.landing_dir, settings.publish_dir, config.account_id,
-            run_id=context.run_id, salt=settings.pii_salt, erased_at=erased_at,
+            con,
+            settings.landing_dir,
+            settings.publish_dir,
+            config.account_id,
+            run_id=context.run_id,
+            salt=settings.pii_salt,
+            erased_at=erased_at,
         )
     removed = sum(counts.values())
     touched = {location: n for location, n in counts.items() if n}

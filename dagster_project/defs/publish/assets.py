@@ -3,15 +3,15 @@
 The asset depends on every asset in schema `marts`, whichever area defines it, so it runs last and
 only when all of them (and their blocking checks) succeeded. Its dependencies are read from the
 loaded definitions (see `published_marts_definitions`), so a new mart is published without editing
-this file. The work happens in `dagster_project.publish`.
+this file. The work happens in `dagster_project.serve.publish`.
 """
 
 from collections.abc import Iterable
 
 import dagster as dg
 
-from dagster_project import publish
-from dagster_project.settings import get_settings
+from dagster_project.core.settings import get_settings
+from dagster_project.serve import publish
 
 PUBLISH_GROUP = "publish"
 PUBLISHED_MARTS_KEY = dg.AssetKey(["published", "marts"])

@@ -5,7 +5,8 @@
 Three check steps, each running its Great Expectations suites once (GX is slow to import) and
 appending every measure to marts.mart_data_quality:
 
-- `raw_accounts_quality` and `raw_data_quality` on every `["raw", <table>]` asset: completeness, duplicate keys and referential
+- `raw_accounts_quality` and `raw_data_quality` on every `["raw", <table>]` asset: completeness,
+  duplicate keys and referential
   integrity are blocking (nothing downstream materializes when one fails); validity warns (the bad
   rows are already in quarantine); on raw.events also freshness (warns at 36 h, blocks at 72 h) and
   volume (warns).
@@ -17,11 +18,10 @@ appending every measure to marts.mart_data_quality:
 Thresholds come from expectations/sla.yml; the logic is in dagster_project/quality/.
 """
 
-
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
-from dagster_project.contract import TABLES
+from dagster_project.core.contract import TABLES
 from dagster_project.defs.transform.assets import dbt_models
 from dagster_project.quality import run
 from dagster_project.quality.checks import Verdict
@@ -75,8 +75,11 @@ def _raw_specs(tables: list[str]) -> list[dg.AssetCheckSpec]:
             description = CHECK_DESCRIPTIONS[name]
             if name == run.FRESHNESS_CHECK:
                 description += f" ({sla.freshness_warn_after_hours:g} h / {sla.freshness_block_after_hours:g} h)"
-            specs.append(dg.AssetCheckSpec(name, asset=dg.AssetKey(["raw", table]), description=description,
-                                           blocking=name not in NON_BLOCKING))
+            specs.append(
+                dg.AssetCheckSpec(
+                    name, asset=dg.AssetKey(["raw", table]), description=description, blocking=name not in NON_BLOCKING
+                )
+            )
     return specs
 
 
@@ -87,25 +90,43 @@ def _raw_checks(context: dg.AssetCheckExecutionContext, tables: list[str]):
         yield _result(dg.AssetKey(["raw", table]), check, verdict)
 
 
-@dg.multi_asset_check(specs=_raw_specs([ACCOUNTS]), name="raw_accounts_quality", compute_kind="great_expectations",
-                      description="GX suite of raw.accounts (as landed).")
+@dg.multi_asset_check(
+    specs=_raw_specs([ACCOUNTS]),
+    name="raw_accounts_quality",
+    compute_kind="great_expectations",
+    description="GX suite of raw.accounts (as landed).",
+)
 def raw_accounts_quality(context: dg.AssetCheckExecutionContext):
     yield from _raw_checks(context, [ACCOUNTS])
 
 
-@dg.multi_asset_check(specs=_raw_specs(ACCOUNT_FK_TABLES), name="raw_data_quality", compute_kind="great_expectations",
-                      description="GX suites of the raw tables that reference accounts (as landed), plus freshness and volume.")
+@dg.multi_asset_check(
+    specs=_raw_specs(ACCOUNT_FK_TABLES),
+    name="raw_data_quality",
+    compute_kind="great_expectations",
+    description="GX suites of the raw tables that reference accounts (as landed), plus freshness and volume.",
+)
 def raw_data_quality(context: dg.AssetCheckExecutionContext):
     yield from _raw_checks(context, ACCOUNT_FK_TABLES)
 
 
 @dg.multi_asset_check(
-    specs=[spec for model in STAGING_MODELS.values() for spec in (
-        dg.AssetCheckSpec(run.STAGING_KEYS_CHECK, asset=model_key(model),
-                          description="Primary key unique and non-null, account_id present (GX suite)."),
-        dg.AssetCheckSpec(run.STAGING_RECONCILIATION_CHECK, asset=model_key(model),
-                          description="No valid row lost: raw rows = staged rows + duplicates removed by staging."),
-    )],
+    specs=[
+        spec
+        for model in STAGING_MODELS.values()
+        for spec in (
+            dg.AssetCheckSpec(
+                run.STAGING_KEYS_CHECK,
+                asset=model_key(model),
+                description="Primary key unique and non-null, account_id present (GX suite).",
+            ),
+            dg.AssetCheckSpec(
+                run.STAGING_RECONCILIATION_CHECK,
+                asset=model_key(model),
+                description="No valid row lost: raw rows = staged rows + duplicates removed by staging.",
+            ),
+        )
+    ],
     name="staging_data_quality",
     compute_kind="great_expectations",
     description="GX suites of the staging models plus row reconciliation with raw and quarantine.",
@@ -126,5 +147,5 @@ def staging_data_quality(context: dg.AssetCheckExecutionContext):
 )
 def training_gate(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
     result = run.run_snapshot_gate(context.run.run_id)
-    (_, verdict), = result.verdicts.items()
+    ((_, verdict),) = result.verdicts.items()
     return _result(model_key(SNAPSHOT_MODEL), run.GATE_CHECK, verdict)

@@ -7,7 +7,6 @@ run's partition range minus the look-back window; the other models are small nex
 and are rebuilt in full by every run, whatever its partition.
 """
 
-
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -17,9 +16,9 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from dagster_project.core.settings import Settings, get_settings
+from dagster_project.defs.partitions import daily_partitions, refresh_start_date, single_run
 from dagster_project.defs.transform.project import dbt_project
-from dagster_project.partitions import daily_partitions, refresh_start_date, single_run
-from dagster_project.settings import Settings, get_settings
 
 # dbt reads the first day to rebuild from this variable when it executes (not when it parses), so
 # a new date each day does not invalidate dbt's partial parse (macros/incremental.sql).
@@ -51,8 +50,13 @@ def dbt_build_args(settings: Settings, full_refresh: bool) -> list[str]:
     return args + (["--full-refresh"] if full_refresh else ["--exclude-resource-type", "unit_test"])
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=LayerTranslator(),
-            partitions_def=daily_partitions, backfill_policy=single_run)
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=LayerTranslator(),
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+)
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
     """Build the selected dbt models and run their tests, in one dbt invocation.
 
@@ -66,7 +70,14 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterat
     os.environ[REFRESH_START_ENV] = start.isoformat() if start else ""
     target = dbt_target_path(settings)
     target.mkdir(parents=True, exist_ok=True)
-    context.log.info("dbt build: " + (f"incremental models from {start} minus {settings.lookback_days} look-back days"
-                                      if start else "full refresh"))
-    yield from dbt.cli(dbt_build_args(settings, full_refresh=start is None), context=context,
-                       target_path=target).stream()
+    context.log.info(
+        "dbt build: "
+        + (
+            f"incremental models from {start} minus {settings.lookback_days} look-back days"
+            if start
+            else "full refresh"
+        )
+    )
+    yield from dbt.cli(
+        dbt_build_args(settings, full_refresh=start is None), context=context, target_path=target
+    ).stream()

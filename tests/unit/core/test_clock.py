@@ -39,30 +39,43 @@ def wall_clock_reads(source: str) -> list[tuple[int, str]]:
             continue
         name = _dotted(node.func)
         parts = name.split(".")
-        if len(parts) >= 2 and (parts[-1] in DATE_CLOCK_CALLS and parts[-2] in DATE_OWNERS
-                                or parts[-1] in TIME_MODULE_CALLS and parts[-2:] == ["time", parts[-1]] and len(parts) == 2):
+        if len(parts) >= 2 and (
+            parts[-1] in DATE_CLOCK_CALLS
+            and parts[-2] in DATE_OWNERS
+            or parts[-1] in TIME_MODULE_CALLS
+            and parts[-2:] == ["time", parts[-1]]
+            and len(parts) == 2
+        ):
             found.append((node.lineno, name))
         # pd.Timestamp("now"), pd.to_datetime("today"), np.datetime64("now")
         elif parts[-1] in {"Timestamp", "to_datetime", "datetime64"} and any(
-                isinstance(a, ast.Constant) and a.value in WALL_CLOCK_STRINGS for a in node.args):
+            isinstance(a, ast.Constant) and a.value in WALL_CLOCK_STRINGS for a in node.args
+        ):
             found.append((node.lineno, f"{name}({node.args[0].value!r})"))
     return found
 
 
 def test_the_scanner_finds_every_kind_of_wall_clock_read():
-    source = ("import time, datetime as dt\nimport pandas as pd\n"
-              "a = dt.datetime.now(dt.timezone.utc)\nb = dt.date.today()\nc = time.time()\n"
-              "d = pd.Timestamp.now()\ne = pd.Timestamp('today')\nf = datetime.utcnow()\n"
-              "g = time.perf_counter()\nh = dt.datetime.fromisoformat('2026-01-01')\ni = dt.time(5)\n")
+    source = (
+        "import time, datetime as dt\nimport pandas as pd\n"
+        "a = dt.datetime.now(dt.timezone.utc)\nb = dt.date.today()\nc = time.time()\n"
+        "d = pd.Timestamp.now()\ne = pd.Timestamp('today')\nf = datetime.utcnow()\n"
+        "g = time.perf_counter()\nh = dt.datetime.fromisoformat('2026-01-01')\ni = dt.time(5)\n"
+    )
     assert [line for line, _ in wall_clock_reads(source)] == [3, 4, 5, 6, 7, 8]
 
 
 def test_no_module_outside_the_clock_reads_the_wall_clock():
-    offenders = [f"{path.relative_to(PACKAGE.parent)}:{line}: {call}"
-                 for path in sorted(PACKAGE.rglob("*.py")) if path != CLOCK_MODULE
-                 for line, call in wall_clock_reads(path.read_text())]
-    assert not offenders, ("these read the machine's clock; use dagster_project.core.clock.now() "
-                           "(or clock.wall_clock() where the real time is needed on purpose):\n" + "\n".join(offenders))
+    offenders = [
+        f"{path.relative_to(PACKAGE.parent)}:{line}: {call}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path != CLOCK_MODULE
+        for line, call in wall_clock_reads(path.read_text())
+    ]
+    assert not offenders, (
+        "these read the machine's clock; use dagster_project.core.clock.now() "
+        "(or clock.wall_clock() where the real time is needed on purpose):\n" + "\n".join(offenders)
+    )
 
 
 def test_ahw_now_pins_now_today_and_yesterday(monkeypatch):
@@ -89,7 +102,7 @@ def test_a_bad_ahw_now_names_the_variable(monkeypatch):
 
 
 def test_the_newest_partition_follows_the_pinned_clock(monkeypatch):
-    from dagster_project.partitions import FULL_REFRESH_TAG, full_refresh_tags, newest_partition_key
+    from dagster_project.defs.partitions import FULL_REFRESH_TAG, full_refresh_tags, newest_partition_key
 
     monkeypatch.setenv("AHW_NOW", "2026-11-23T05:00:00")
     assert newest_partition_key() == "2026-11-22"

@@ -1,0 +1,111 @@
+"""One settings object, read from the environment (documented in `.env.example`).
+
+Nothing is read at import time: call `get_settings()` where a value is needed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+
+# Used only by the dev target; the prod target requires AHW_PII_SALT.
+DEV_PII_SALT = "ahw-dev-salt-not-secret"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Paths and knobs of one deployment. Every field maps to an `AHW_*` variable."""
+
+    data_dir: Path
+    landing_dir: Path
+    duckdb_path: Path
+    artifacts_dir: Path
+    dbt_target: str
+    pii_salt: str
+    duckdb_memory_limit: str
+    duckdb_threads: int
+    churn_horizon_days: int
+    publish_dir: Path
+    retention_months: int
+    # Operations: marts older than this show as stale in the UI; failed runs are posted here when set.
+    freshness_hours: int = 26
+    alert_webhook_url: str | None = None
+    # Customer-success marts: health band edges, hysteresis margin, score-drop alert tiers.
+    health_red_max: int = 30
+    health_yellow_max: int = 70
+    health_band_margin: int = 3
+    alert_moderate_drop_points: int = 11
+    alert_major_drop_points: int = 21
+    alert_minor_drop_points: int = 1
+    duckdb_temp_directory: Path = REPO_ROOT / "data" / "duckdb_tmp"
+    lookback_days: int = 3
+    partitions_start_date: str = "2024-01-01"
+
+    def export_for_dbt(self) -> dict[str, str]:
+        """Environment variables that dbt's profiles.yml and dbt_project.yml read."""
+        return {
+            "AHW_DUCKDB_PATH": str(self.duckdb_path),
+            "AHW_PII_SALT": self.pii_salt,
+            "AHW_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            "AHW_DUCKDB_THREADS": str(self.duckdb_threads),
+            "DBT_TARGET": self.dbt_target,
+            "AHW_DUCKDB_TEMP_DIRECTORY": str(self.duckdb_temp_directory),
+        }
+
+    def dbt_vars(self) -> dict[str, object]:
+        """dbt vars that follow settings (the rest keep the defaults in dbt_project.yml)."""
+        return {"churn_horizon_days": self.churn_horizon_days, "lookback_days": self.lookback_days}
+
+
+def get_settings() -> Settings:
+    """Build settings from the environment, with documented defaults."""
+    data_dir = Path(os.environ.get("AHW_DATA_DIR", REPO_ROOT / "data")).resolve()
+    target = os.environ.get("DBT_TARGET", "dev")
+    salt = os.environ.get("AHW_PII_SALT", "")
+    if not salt:
+        if target == "prod":
+            raise RuntimeError(
+                "AHW_PII_SALT is not set: the prod target hashes PII with a secret salt. "
+                "Set AHW_PII_SALT in the environment (see .env.example)."
+            )
+        salt = DEV_PII_SALT
+    return Settings(
+        data_dir=data_dir,
+        landing_dir=Path(os.environ.get("AHW_LANDING_DIR", data_dir / "landing")).resolve(),
+        duckdb_path=Path(os.environ.get("AHW_DUCKDB_PATH", data_dir / "warehouse.duckdb")).resolve(),
+        artifacts_dir=Path(os.environ.get("AHW_ARTIFACTS_DIR", data_dir / "models")).resolve(),
+        dbt_target=target,
+        pii_salt=salt,
+        duckdb_memory_limit=os.environ.get("AHW_DUCKDB_MEMORY_LIMIT", "4GB"),
+        duckdb_threads=int(os.environ.get("AHW_DUCKDB_THREADS", "2")),
+        churn_horizon_days=int(os.environ.get("AHW_CHURN_HORIZON_DAYS", "90")),
+        publish_dir=Path(os.environ.get("AHW_PUBLISH_DIR", data_dir / "published")).resolve(),
+        retention_months=int(os.environ.get("AHW_RETENTION_MONTHS", "13")),
+        freshness_hours=int(os.environ.get("AHW_FRESHNESS_HOURS", "26")),
+        alert_webhook_url=os.environ.get("AHW_ALERT_WEBHOOK_URL") or None,
+        health_red_max=int(os.environ.get("AHW_HEALTH_RED_MAX", "30")),
+        health_yellow_max=int(os.environ.get("AHW_HEALTH_YELLOW_MAX", "70")),
+        health_band_margin=int(os.environ.get("AHW_HEALTH_BAND_MARGIN", "3")),
+        alert_moderate_drop_points=int(os.environ.get("AHW_ALERT_MODERATE_DROP_POINTS", "11")),
+        alert_major_drop_points=int(os.environ.get("AHW_ALERT_MAJOR_DROP_POINTS", "21")),
+        alert_minor_drop_points=int(os.environ.get("AHW_ALERT_MINOR_DROP_POINTS", "1")),
+        duckdb_temp_directory=Path(os.environ.get("AHW_DUCKDB_TEMP_DIRECTORY", data_dir / "duckdb_tmp")).resolve(),
+        lookback_days=_non_negative_int("AHW_LOOKBACK_DAYS", "3"),
+        partitions_start_date=os.environ.get("AHW_PARTITIONS_START_DATE", "2024-01-01"),
+    )
+
+
+def _non_negative_int(name: str, default: str) -> int:
+    raw = os.environ.get(name, default)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"{name}={raw!r} is not a whole number of days >= 0 (see .env.example).")
+    return value

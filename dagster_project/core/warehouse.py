@@ -1,0 +1,30 @@
+"""The one DuckDB connection helper."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+
+from dagster_project.core.settings import Settings, get_settings
+
+
+@contextmanager
+def connect(settings: Settings | None = None, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse with the configured memory limit, threads and spill directory; always closes."""
+    s = settings or get_settings()
+    s.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(s.duckdb_path), read_only=read_only)
+    try:
+        con.execute(f"SET memory_limit = '{s.duckdb_memory_limit}'")
+        con.execute(f"SET threads = {int(s.duckdb_threads)}")
+        if not read_only:
+            s.duckdb_temp_directory.mkdir(parents=True, exist_ok=True)
+        temp_directory = str(s.duckdb_temp_directory).replace("'", "''")
+        con.execute(f"SET temp_directory = '{temp_directory}'")
+        # Big loads and rebuilds need not keep row order; it lets DuckDB stream them in less memory.
+        con.execute("SET preserve_insertion_order = false")
+        yield con
+    finally:
+        con.close()

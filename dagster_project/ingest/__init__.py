@@ -1,0 +1,1 @@
+"""Landing files -> raw tables: file discovery, contract validation, loading."""

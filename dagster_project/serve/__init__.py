@@ -1,0 +1,1 @@
+"""What leaves the warehouse: publishing for BI, privacy jobs, run-failure notifications."""

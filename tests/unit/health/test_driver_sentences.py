@@ -1,0 +1,78 @@
+"""Driver sentences a CSM can read: the account's own past first, else its peers of the same size."""
+
+import numpy as np
+import pandas as pd
+
+from dagster_project.ml.explain import driver_sentence, peer_medians, top_drivers
+
+
+def test_own_past_comparison():
+    assert driver_sentence("logins_30d", 12, 0.4, own_ratio=0.4) == (
+        "Logins in the last 30 days fell to 12, down 60 % from the prior 30 days — raises churn risk"
+    )
+    assert driver_sentence("active_users_30d", 15, -0.2, own_ratio=1.5) == (
+        "Active users in the last 30 days rose to 15, up 50 % from the prior 30 days — lowers churn risk"
+    )
+    assert driver_sentence("core_actions_30d", 80, 0.1, own_ratio=1.02) == (
+        "Core actions in the last 30 days held at 80, about the same as the prior 30 days — raises churn risk"
+    )
+    assert driver_sentence("logins_30d_vs_prior_30d", 0.55, 0.3) == (
+        "Logins in the last 30 days vs the prior 30 days: down 45 % — raises churn risk"
+    )
+    assert driver_sentence("active_users_30d_vs_prior_30d", 1.03, -0.3) == (
+        "Active users in the last 30 days vs the prior 30 days: about the same — lowers churn risk"
+    )
+    assert driver_sentence("core_actions_share_of_peak", 0.35, 0.3) == (
+        "Core actions share of peak: 35 % of the account's own peak — raises churn risk"
+    )
+
+
+def test_peer_comparison_and_fallback():
+    assert driver_sentence("open_tickets", 7, 0.4, peer_median=2, peer_group="50-249") == (
+        "Open tickets: 7, above the median of 2 for accounts of 50-249 employees — raises churn risk"
+    )
+    assert driver_sentence("seat_utilization_30d", 0.6, -0.1, peer_median=0.6) == (
+        "Seat utilization in the last 30 days: 60 %, in line with the median of 60 % — lowers churn risk"
+    )
+    assert driver_sentence("plan", "starter", 0.2, peer_median=np.nan) == "Plan: starter — raises churn risk"
+
+
+def test_peer_medians_are_per_date_and_size_band():
+    frame = pd.DataFrame(
+        {
+            "as_of_date": ["d1", "d1", "d1", "d2"],
+            "size_band": ["s", "s", "l", "s"],
+            "tickets_90d": [1, 5, 100, 9],
+            "plan": ["a", "b", "c", "d"],
+        }
+    )
+    medians = peer_medians(frame, ["tickets_90d", "plan"])
+    assert medians["tickets_90d"].tolist() == [3, 3, 100, 9]
+    assert medians["plan"].isna().all()
+
+
+def test_top_drivers_use_the_comparisons():
+    contrib = pd.DataFrame({"logins_30d": [0.5, -0.5], "tickets_90d": [0.2, 0.1]})
+    values = pd.DataFrame(
+        {
+            "as_of_date": ["d1", "d1"],
+            "size_band": ["1-49", "1-49"],
+            "logins_30d": [4, 40],
+            "logins_30d_vs_prior_30d": [0.5, np.nan],
+            "tickets_90d": [6, 2],
+        }
+    )
+    drivers = top_drivers(contrib, values, k=2)
+    assert (
+        drivers[0][0]["sentence"]
+        == "Logins in the last 30 days fell to 4, down 50 % from the prior 30 days — raises churn risk"
+    )
+    assert (
+        drivers[0][1]["sentence"]
+        == "Tickets in the last 90 days: 6, above the median of 4 for accounts of 1-49 employees — raises churn risk"
+    )
+    # No own-past ratio: the peers instead.
+    assert (
+        drivers[1][0]["sentence"]
+        == "Logins in the last 30 days: 40, above the median of 22 for accounts of 1-49 employees — lowers churn risk"
+    )
