@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from dagster_project.core.settings import DBT_PROJECT_DIR, get_settings
-from dagster_project.core.warehouse import connect
+from dagster_project.core.warehouse import connect, table_exists
 from dagster_project.health import model_report
 from dagster_project.health.lead_time import backtest_lead_times
 from dagster_project.ml.backtest import (
@@ -59,11 +59,7 @@ def load_inputs(manifest_path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
         )
     schema, table = SNAPSHOT_TABLE.split(".")
     with connect(settings, read_only=True) as con:
-        # fetchall, not fetchone: DuckDB refuses new work on a connection with an unfinished result.
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
+        exists = table_exists(con, schema, table)
     if not exists:
         raise SystemExit(
             f"{SNAPSHOT_TABLE} does not exist in {settings.duckdb_path}: materialize the dbt models "

@@ -155,6 +155,12 @@ TABLES: dict[str, RawTable] = {
 }
 
 # Simulator-only ground truth, written beside the landing tables (never part of a company's data).
+# Tables that reference accounts are loaded, quarantined and checked after the ones they reference:
+# orphans are found against raw.accounts.
+ACCOUNT_TABLES = [name for name, table in TABLES.items() if not table.account_fk]
+ACCOUNT_FK_TABLES = [name for name, table in TABLES.items() if table.account_fk]
+LOAD_ORDER = ACCOUNT_TABLES + ACCOUNT_FK_TABLES
+
 GROUND_TRUTH_DIR = "_ground_truth"
 GROUND_TRUTH_TABLE = "account_weeks"
 GROUND_TRUTH_COLUMNS = {

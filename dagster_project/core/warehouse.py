@@ -1,4 +1,5 @@
-"""The one DuckDB connection helper."""
+"""The one DuckDB connection helper, and the few SQL helpers every layer needs: whether a table
+exists, an all-or-nothing transaction, a quoted string literal."""
 
 from __future__ import annotations
 
@@ -28,3 +29,31 @@ def connect(settings: Settings | None = None, read_only: bool = False) -> Iterat
         yield con
     finally:
         con.close()
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether `schema.table` exists (a table or a view)."""
+    # fetchall, not fetchone: DuckDB refuses new work on a connection with an unfinished result.
+    return (
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
+        ).fetchall()[0][0]
+        > 0
+    )
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Everything inside commits together, or (on any error, interrupts included) not at all."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def sql_literal(value: object) -> str:
+    """`value` as a single-quoted SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dagster_project.core.warehouse import sql_literal, table_exists, transaction
+
 Column = tuple[str, str, str]
 
 _SCORE = [
@@ -256,15 +258,11 @@ def write_mart(con, mart: str, frame: pd.DataFrame, schema: str = "marts") -> in
     casts = ", ".join(f'CAST("{n}" AS {t}) AS "{n}"' for n, t, _ in spec)
     con.register(view, frame[names])
     try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute(f"CREATE OR REPLACE TABLE {schema}.{mart} ({ddl})")
-        con.execute(f"INSERT INTO {schema}.{mart} SELECT {casts} FROM {view}")
-        for n, _, description in spec:
-            con.execute(f"COMMENT ON COLUMN {schema}.{mart}.\"{n}\" IS '{description.replace(chr(39), chr(39) * 2)}'")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute(f"CREATE OR REPLACE TABLE {schema}.{mart} ({ddl})")
+            con.execute(f"INSERT INTO {schema}.{mart} SELECT {casts} FROM {view}")
+            for n, _, description in spec:
+                con.execute(f'COMMENT ON COLUMN {schema}.{mart}."{n}" IS {sql_literal(description)}')
     finally:
         con.unregister(view)
     return len(frame)
@@ -272,7 +270,4 @@ def write_mart(con, mart: str, frame: pd.DataFrame, schema: str = "marts") -> in
 
 def read_mart(con, mart: str, columns: str = "*", schema: str = "marts") -> pd.DataFrame | None:
     """`SELECT <columns>` from `<schema>.<mart>`, or None when the table does not exist yet (first run)."""
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, mart]
-    ).fetchall()[0][0]
-    return con.sql(f"SELECT {columns} FROM {schema}.{mart}").df() if exists else None
+    return con.sql(f"SELECT {columns} FROM {schema}.{mart}").df() if table_exists(con, schema, mart) else None

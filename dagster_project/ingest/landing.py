@@ -22,6 +22,7 @@ from dagster_project.core.contract import (
     TABLES,
     RawTable,
 )
+from dagster_project.core.warehouse import transaction
 
 SIM_SCHEMA = "sim"
 FILE_PATTERNS = ("*.parquet", "*.csv")
@@ -160,14 +161,9 @@ def load_table(
         if since is None:
             con.execute(f"CREATE OR REPLACE TABLE {table.qualified_name} AS {rows_sql}")
         else:
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(con):
                 con.execute(f"DELETE FROM {table.qualified_name}{time_filter}")
                 con.execute(f"INSERT INTO {table.qualified_name} BY NAME {rows_sql}")
-                con.execute("COMMIT")
-            except duckdb.Error:
-                con.execute("ROLLBACK")
-                raise
     except duckdb.ConversionException as exc:
         raise ContractError(
             f"raw table '{table.name}': a value in {', '.join(str(f) for f in files)} does not "

@@ -27,7 +27,6 @@ from dagster_project.ml.dataset import is_categorical, require_columns
 DEFAULT_BINS = 10
 PSI_THRESHOLD = 0.2
 EPSILON = 1e-4
-_UNSEEN = "__unseen__"
 _MISSING = "__missing__"
 
 

@@ -26,14 +26,12 @@ import pandas as pd
 
 from dagster_project.ml import artifacts, champion
 from dagster_project.ml.backtest import DEFAULT_N_ORIGINS, MODEL_NAME, BacktestResult, walk_forward_backtest
-from dagster_project.ml.split import DEFAULT_MIN_TRAIN_WEEKS, DEFAULT_TEST_WEEKS
+from dagster_project.ml.split import DEFAULT_CALIBRATION_WEEKS, DEFAULT_MIN_TRAIN_WEEKS, DEFAULT_TEST_WEEKS
 from dagster_project.ml.train import DEFAULT_NUM_BOOST_ROUND, TrainedModel, json_safe, train_churn_model
 
 # Calibration directly follows training (the test period keeps its full one-horizon gap): with
 # 18 months of history a second gap would leave too few training weeks.
 DEFAULT_CALIBRATION_GAP_DAYS = 0
-# Eight weeks of calibration leave more weeks to train on.
-DEFAULT_CALIBRATION_WEEKS = 8
 RECIPE_METADATA_KEY = "recipe"
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dagster_project.core.warehouse import connect
+from dagster_project.core.warehouse import connect, table_exists
 from dagster_project.ingest.landing import SIM_SCHEMA
 from dagster_project.ml.dataset import SNAPSHOT_TABLE
 
@@ -51,11 +51,7 @@ def oracle_scores(test_rows: pd.DataFrame) -> pd.Series | None:
     is matched to the state at the start of the following week.
     """
     with connect(read_only=True) as con:
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [SIM_SCHEMA, "ground_truth_account_weeks"],
-        ).fetchall()[0][0]
-        if not exists:
+        if not table_exists(con, SIM_SCHEMA, "ground_truth_account_weeks"):
             return None
         truth = con.sql(
             f"SELECT account_id, week_start_date, true_churn_prob_90d FROM {SIM_SCHEMA}.ground_truth_account_weeks"

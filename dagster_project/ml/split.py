@@ -21,7 +21,8 @@ import pandas as pd
 from dagster_project.ml.dataset import SNAPSHOT_TABLE, labelled_rows
 
 DEFAULT_TEST_WEEKS = 13
-DEFAULT_CALIBRATION_WEEKS = 13
+# Eight weeks of calibration leave more weeks to train on (the production recipe's setting too).
+DEFAULT_CALIBRATION_WEEKS = 8
 DEFAULT_MIN_TRAIN_WEEKS = 8
 
 

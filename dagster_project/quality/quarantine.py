@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from dagster_project.core.contract import RAW_SCHEMA, TABLES, RawTable
+from dagster_project.core.contract import LOAD_ORDER, RAW_SCHEMA, RawTable
+from dagster_project.core.warehouse import sql_literal, table_exists, transaction
 from dagster_project.ingest.landing import INCREMENTAL_COLUMNS
 from dagster_project.quality.sla import Sla
 
 QUARANTINE_SCHEMA = "quarantine"
-QUARANTINE_COLUMNS = ("quarantine_reason", "quarantine_column", "quarantined_at")
 LOAD_SCOPE_TABLE = f"{QUARANTINE_SCHEMA}.load_scope"
 
 # Reasons, in the order a row is filed (the SLA each one belongs to in brackets).
@@ -77,10 +77,6 @@ class QuarantineResult:
     def reasons_summary(self) -> dict[str, int]:
         """{"reason:column": rows}, for metadata."""
         return {f"{reason}:{column}": n for (reason, column), n in sorted(self.by_reason.items())}
-
-
-def sql_literal(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def timestamp_literal(value: dt.datetime) -> str:
@@ -186,13 +182,7 @@ def quarantine_table(
     raw_name = table.qualified_name
     q_name = f"{QUARANTINE_SCHEMA}.{table.name}"
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {QUARANTINE_SCHEMA}")
-    q_exists = (
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [QUARANTINE_SCHEMA, table.name],
-        ).fetchall()[0][0]
-        > 0
-    )
+    q_exists = table_exists(con, QUARANTINE_SCHEMA, table.name)
     scope = f"{since[0]} >= DATE '{since[1].isoformat()}'" if since else "TRUE"
     partial = since is not None and q_exists
     landed = con.execute(f"SELECT count(*) FROM {raw_name} WHERE {scope}").fetchall()[0][0]
@@ -200,18 +190,13 @@ def quarantine_table(
         f"SELECT *, {_case(rules, 'reason')} AS quarantine_reason, {_case(rules, 'column')} AS quarantine_column, "
         f"{timestamp_literal(now)} AS quarantined_at FROM {raw_name} WHERE ({broken}) AND {scope}"
     )
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         if partial:
             con.execute(f"DELETE FROM {q_name} WHERE {scope}")
             con.execute(f"INSERT INTO {q_name} BY NAME {quarantined_rows}")
         else:
             con.execute(f"CREATE OR REPLACE TABLE {q_name} AS {quarantined_rows}")
         con.execute(f"DELETE FROM {raw_name} WHERE ({broken}) AND {scope}")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     counts = con.execute(
         f"SELECT quarantine_reason, quarantine_column, count(*) FROM {q_name} WHERE {scope} GROUP BY ALL"
     ).fetchall()
@@ -237,4 +222,4 @@ def quarantine_table(
 
 def quarantine_order() -> list[str]:
     """Tables in the order they must be quarantined: accounts first (the others look accounts up)."""
-    return ["accounts"] + [t for t in TABLES if t != "accounts"]
+    return list(LOAD_ORDER)

@@ -269,10 +269,6 @@ def expected_suites(sla: Sla | None = None) -> dict[str, SuiteSpec]:
     return {s.name: s for s in suites}
 
 
-def raw_suite_names() -> list[str]:
-    return [t.qualified_name for t in TABLES.values()]
-
-
 def staging_suite_names() -> list[str]:
     return [f"{STAGING_SCHEMA}.{STAGING_MODELS[t]}" for t in TABLES]
 

@@ -20,10 +20,11 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.core.contract import RAW_SCHEMA
+from dagster_project.core.warehouse import sql_literal
 
 # CSV is read as text, as ingestion reads it, so a rewritten file keeps every value exactly.
 from dagster_project.ingest.landing import FILE_PATTERNS, file_columns, file_reader
-from dagster_project.quality.quarantine import QUARANTINE_SCHEMA, sql_literal
+from dagster_project.quality.quarantine import QUARANTINE_SCHEMA
 from dagster_project.serve import publish
 
 ACCOUNT_COLUMN = "account_id"

@@ -34,7 +34,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.core import clock
-from dagster_project.quality.quarantine import sql_literal
+from dagster_project.core.warehouse import sql_literal
 
 MARTS_SCHEMA = "marts"
 CURRENT = "current"

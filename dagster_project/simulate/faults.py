@@ -20,8 +20,6 @@ after `generate`, on the files it wrote, so the clean tables and the ground trut
 | negative_amounts   | negative amounts (invoices.amount_due)                | validity + quarantine             |
 | nps_out_of_range   | NPS scores above 10 (nps_responses.score)             | validity + quarantine             |
 | missing_day        | drops every event of one recent day (events)          | volume (warns)                    |
-
-`FaultPlan` is the simulator's in-stream hook (see generator.py); it injects nothing yet.
 """
 
 from __future__ import annotations
@@ -31,12 +29,9 @@ import datetime as dt
 import json
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import numpy as np
-import pyarrow as pa
 
 from dagster_project.core.contract import TABLES
 
@@ -54,22 +49,6 @@ FAULTS = (
 DEFAULT_RATE = 0.05
 UNKNOWN_ACCOUNT_PREFIX = "acc_unknown_"
 BAD_ENUM_VALUE = "URGENT!!"
-
-
-@dataclass(frozen=True)
-class FaultPlan:
-    """The simulator's in-stream fault hook: which faults to inject while writing (none for now)."""
-
-    @property
-    def active(self) -> bool:
-        return False
-
-    def apply(self, table_name: str, batch: pa.Table, rng: np.random.Generator) -> pa.Table:
-        """Return the batch with this plan's faults injected (currently: unchanged)."""
-        return batch
-
-
-NO_FAULTS = FaultPlan()
 
 
 class _Landing:

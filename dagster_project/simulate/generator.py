@@ -20,7 +20,6 @@ from dagster_project.simulate.activity import ActivityModel, events_table, gener
 from dagster_project.simulate.billing import build_subscriptions, generate_invoices, invoices_table, subscriptions_table
 from dagster_project.simulate.calendar import day_factors
 from dagster_project.simulate.config import ACCOUNT_CHUNK, SimulationConfig, Stage, make_window, stage_rng
-from dagster_project.simulate.faults import NO_FAULTS, FaultPlan
 from dagster_project.simulate.health import ChurnModel, HealthModel, simulate_health
 from dagster_project.simulate.lifecycle import CHURN_RENEWAL, contract_schedule, simulate_lifecycle
 from dagster_project.simulate.oracle import ground_truth
@@ -40,11 +39,10 @@ GROUND_TRUTH_KEY = f"{GROUND_TRUTH_DIR}/{GROUND_TRUTH_TABLE}"
 class _Outputs:
     """Writers for every output table, with the fault hook in front of them."""
 
-    def __init__(self, out_dir: Path, seed: int, faults: FaultPlan):
-        self.out_dir, self.seed, self.faults = out_dir, seed, faults
+    def __init__(self, out_dir: Path, seed: int):
+        self.out_dir, self.seed = out_dir, seed
         self.writers: dict[str, TableWriter] = {}
         self._table_of: dict[str, str] = {}  # writer key -> table (a table may have a separate file)
-        self._batches: dict[str, int] = {}
 
     def emit(
         self, table: str, columns: dict, schema_columns: dict[str, str] | None = None, file_name: str | None = None
@@ -73,11 +71,6 @@ class _Outputs:
         key = f"{table}:{file_name}" if file_name else table
         schema_columns = GROUND_TRUTH_COLUMNS if table == GROUND_TRUTH_KEY else None
         self._writer(table, schema_columns, file_name, key)
-        if self.faults.active and schema_columns is None:  # the ground truth is never damaged
-            n = self._batches.get(table, 0)
-            self._batches[table] = n + 1
-            rng = stage_rng(self.seed, Stage.FAULTS, list(TABLES).index(table), n)
-            batch = self.faults.apply(table, batch, rng)
         self.writers[key].write(batch)
 
     def close(self) -> dict[str, int]:
@@ -90,7 +83,7 @@ class _Outputs:
         return rows
 
 
-def generate(config: SimulationConfig, out_dir: Path, faults: FaultPlan = NO_FAULTS) -> dict[str, int]:
+def generate(config: SimulationConfig, out_dir: Path) -> dict[str, int]:
     """Simulate the company and write the seven raw tables and the ground truth under `out_dir`.
 
     Existing files of these tables are replaced. Returns rows written per table (the ground truth
@@ -115,7 +108,7 @@ def generate(config: SimulationConfig, out_dir: Path, faults: FaultPlan = NO_FAU
 
     # Only now, with everything but the events simulated, replace the old files of these tables.
     clear_folders(out_dir, [*TABLES, GROUND_TRUTH_DIR])
-    landing = _Outputs(out_dir, seed, faults)
+    landing = _Outputs(out_dir, seed)
     landing.emit("accounts", accounts_table(acc))
     landing.emit("users", users_table(users, acc))
     landing.emit("subscriptions", subscriptions_table(subs, acc))

@@ -156,7 +156,7 @@ def warehouses(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, di
         ],
         env,
     )
-    _run([sys.executable, "-m", "dagster_project.ingest.landing"], env)
+    _run([sys.executable, "-m", "dagster_project.cli", "load"], env)
     _dbt_build(env)
     shutil.move(active, full)
 

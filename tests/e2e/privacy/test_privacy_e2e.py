@@ -16,7 +16,7 @@ import pytest
 
 from dagster_project.core import clock
 from dagster_project.core.settings import get_settings
-from dagster_project.quality.quarantine import sql_literal
+from dagster_project.core.warehouse import sql_literal
 from dagster_project.serve import privacy, publish
 from tests.e2e.finished_run import company_copy, run_job, use_company
 

@@ -133,7 +133,7 @@ def _staging_dirs(publish_dir: Path) -> list[Path]:
 
 def test_a_publish_killed_midway_leaves_the_previous_complete_set(company):
     # The publish step the asset runs, as its own process (the settings come from the environment).
-    command = [sys.executable, "-m", "dagster_project.serve.publish", "--run-id", "killed"]
+    command = [sys.executable, "-m", "dagster_project.cli", "publish", "--run-id", "killed"]
     for _attempt in range(3):
         before = publish.read_manifest(company.publish_dir)
         before_set = _published_fingerprint(publish.current_dir(company.publish_dir))

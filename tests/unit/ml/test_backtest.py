@@ -168,10 +168,10 @@ def test_too_short_history_raises_with_needed_and_available():
 
 
 def test_default_horizon_needs_a_long_history():
-    # 90-day horizon, defaults: 8 train + 13 calibration + 4 test + 2 x 12 gap weeks + 4 x 4 steps.
-    assert backtest_weeks_needed(90) == 65
+    # 90-day horizon, defaults: 8 train + 8 calibration + 4 test + 2 x 12 gap weeks + 4 x 4 steps.
+    assert backtest_weeks_needed(90) == 60
     df = make_snapshots(n_accounts=30, n_weeks=70, horizon=90).rename(columns={LABEL: "churned_within_90d"})
-    with pytest.raises(ValueError, match="need 65 weekly as_of_dates .* found 57 .*A step of 2 week"):
+    with pytest.raises(ValueError, match="need 60 weekly as_of_dates .* found 57 .*A step of 3 week"):
         walk_forward_backtest(df, FEATURES, "churned_within_90d", 90)
 
 

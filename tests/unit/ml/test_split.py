@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dagster_project.ml.split import DEFAULT_CALIBRATION_WEEKS as CAL
 from dagster_project.ml.split import time_split, weeks_needed
 
 LABEL = "churned_within_90d"
@@ -37,13 +38,13 @@ def test_periods_are_ordered_with_horizon_gaps_and_no_censored_rows(as_dates):
     assert (dates["test"].min() - dates["calibration"].max()).days >= 90
     # The gaps are as tight as weekly dates allow: the next earlier week would overlap.
     assert (dates["calibration"].min() - dates["train"].max()).days < 90 + 7
-    assert dates["test"].nunique() == 13 and dates["calibration"].nunique() == 13
+    assert dates["test"].nunique() == 13 and dates["calibration"].nunique() == CAL
     labelled = pd.to_datetime(df.loc[df[LABEL].notna(), "as_of_date"])
     assert dates["test"].max() == labelled.max() and dates["train"].min() == labelled.min()
     for period in split.periods().values():
         assert period[LABEL].notna().all() and period[LABEL].dtype == "int64"
     summary = split.summary()
-    assert summary["test"]["n_rows"] == 13 * 5 and summary["train"]["n_dates"] == 67 - 13 - 13 - 2 * 12
+    assert summary["test"]["n_rows"] == 13 * 5 and summary["train"]["n_dates"] == 67 - 13 - CAL - 2 * 12
 
 
 def test_gap_follows_the_horizon():
@@ -53,13 +54,13 @@ def test_gap_follows_the_horizon():
 
 
 def test_weeks_needed_counts_periods_and_gaps():
-    # 8 train + 13 calibration + 13 test + 2 gaps of 12 skipped weeks for a 90-day horizon.
-    assert weeks_needed(90) == 8 + 13 + 13 + 24
+    # 8 train + CAL calibration + 13 test + 2 gaps of 12 skipped weeks for a 90-day horizon.
+    assert weeks_needed(90) == 8 + CAL + 13 + 24
     # 91 days = 13 weeks: a calibration date 91 days before the test may stay (12 skipped), a
     # training date 91 days before calibration may not (13 skipped).
-    assert weeks_needed(91) == 8 + 13 + 13 + 25
-    assert weeks_needed(92) == 8 + 13 + 13 + 26
-    assert weeks_needed(90, calibration_gap_days=0) == 8 + 13 + 13 + 12
+    assert weeks_needed(91) == 8 + CAL + 13 + 25
+    assert weeks_needed(92) == 8 + CAL + 13 + 26
+    assert weeks_needed(90, calibration_gap_days=0) == 8 + CAL + 13 + 12
 
 
 @pytest.mark.parametrize("gap", [0, 7, 28, 90, 91])
@@ -82,7 +83,7 @@ def test_exactly_enough_history_splits_and_one_week_less_raises():
 
 
 def test_too_short_history_says_what_is_needed():
-    with pytest.raises(ValueError, match=r"Not enough labelled history.*need at least 58.*found 17"):
+    with pytest.raises(ValueError, match=rf"Not enough labelled history.*need at least {weeks_needed(90)}.*found 17"):
         time_split(grid(30), LABEL, 90)
 
 
