@@ -13,16 +13,11 @@
     Their 30-day windows only involve user- and feature-days from R - 30 on: an interval that
     starts earlier ends before R, so the running sums started at R - 30 are already exact at R.
 -#}
-{%- set roles = [
-    ('login', 'logins'),
-    ('core_action', 'core_actions'),
-    ('error', 'errors'),
-    ('integration_connected', 'integrations_connected'),
-    ('integration_disconnected', 'integrations_removed'),
-    ('user_invited', 'users_invited'),
-    ('export', 'exports'),
-    ('api_call', 'api_calls'),
-] -%}
+{#- One event count per role of the `event_roles` var, in its order (macros/event_roles.sql). -#}
+{%- set roles = [] -%}
+{%- for role in var('event_roles') -%}
+    {%- do roles.append((role, event_role_column(role) | trim)) -%}
+{%- endfor -%}
 
 {%- set longest_window_days = 30 -%}
 {%- if is_incremental() -%}
