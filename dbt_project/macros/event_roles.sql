@@ -45,3 +45,12 @@
         {{ role ~ 's' }}
     {%- endif -%}
 {%- endmacro %}
+
+{# (role, column) for every role of the `event_roles` var, in the var's order. #}
+{% macro event_role_columns() -%}
+    {%- set pairs = [] -%}
+    {%- for role in var('event_roles') -%}
+        {%- do pairs.append((role, event_role_column(role) | trim)) -%}
+    {%- endfor -%}
+    {{ return(pairs) }}
+{%- endmacro %}

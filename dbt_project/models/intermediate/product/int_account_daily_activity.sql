@@ -13,11 +13,8 @@
     Their 30-day windows only involve user- and feature-days from R - 30 on: an interval that
     starts earlier ends before R, so the running sums started at R - 30 are already exact at R.
 -#}
-{#- One event count per role of the `event_roles` var, in its order (macros/event_roles.sql). -#}
-{%- set roles = [] -%}
-{%- for role in var('event_roles') -%}
-    {%- do roles.append((role, event_role_column(role) | trim)) -%}
-{%- endfor -%}
+{#- One event count per role of the `event_roles` var: (role, column) pairs, in the var's order. -#}
+{%- set roles = event_role_columns() -%}
 
 {%- set longest_window_days = 30 -%}
 {%- if is_incremental() -%}
