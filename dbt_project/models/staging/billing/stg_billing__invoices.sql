@@ -26,9 +26,9 @@ renamed as (
 
 ),
 
+-- keep the most advanced state of each invoice (a payment is newer than the issue)
 deduplicated as (
 
-    -- keep the most advanced state of each invoice (a payment is newer than the issue)
     {{ deduplicate(
         'renamed',
         partition_by='invoice_id',

@@ -23,9 +23,9 @@ renamed as (
 
 ),
 
+-- keep the most recently updated version of each account
 deduplicated as (
 
-    -- keep the most recently updated version of each account
     {{ deduplicate(
         'renamed',
         partition_by='account_id',

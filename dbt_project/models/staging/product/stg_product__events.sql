@@ -28,9 +28,9 @@ renamed as (
 
 ),
 
+-- a re-delivered event keeps its latest delivery
 deduplicated as (
 
-    -- a re-delivered event keeps its latest delivery
     {{ deduplicate(
         'renamed',
         partition_by='event_id',

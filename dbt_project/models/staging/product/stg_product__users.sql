@@ -21,9 +21,9 @@ renamed as (
 
 ),
 
+-- keep the latest known state of each user (a deactivation is newer than the creation)
 deduplicated as (
 
-    -- keep the latest known state of each user (a deactivation is newer than the creation)
     {{ deduplicate(
         'renamed',
         partition_by='user_id',

@@ -26,9 +26,9 @@ renamed as (
 
 ),
 
+-- keep the most advanced state of each ticket
 deduplicated as (
 
-    -- keep the most advanced state of each ticket
     {{ deduplicate(
         'renamed',
         partition_by='ticket_id',
