@@ -5,7 +5,12 @@ with
 
 accounts as (
 
-    select account_id, is_churned, created_date, as_of_date from {{ ref('dim_accounts') }}
+    select
+        account_id,
+        is_churned,
+        created_date,
+        as_of_date
+    from {{ ref('dim_accounts') }}
 
 ),
 
@@ -16,7 +21,10 @@ current_snapshots as (
 
 )
 
-select accounts.account_id, accounts.is_churned, current_snapshots.account_id as snapshot_account_id
+select
+    accounts.account_id,
+    accounts.is_churned,
+    current_snapshots.account_id as snapshot_account_id
 from accounts
 full outer join current_snapshots on accounts.account_id = current_snapshots.account_id
 where

@@ -16,8 +16,10 @@ movements as (
 select *
 from movements
 where
-    abs(starting_mrr_usd + new_mrr_usd + expansion_mrr_usd + contraction_mrr_usd + churn_mrr_usd
-        + reactivation_mrr_usd - ending_mrr_usd) > 0.005
+    abs(
+        starting_mrr_usd + new_mrr_usd + expansion_mrr_usd + contraction_mrr_usd + churn_mrr_usd
+        + reactivation_mrr_usd - ending_mrr_usd
+    ) > 0.005
     or (
         previous_month_start_date = cast({{ dbt.dateadd('month', -1, 'month_start_date') }} as date)
         and abs(previous_ending_mrr_usd - starting_mrr_usd) > 0.005

@@ -5,19 +5,30 @@ with
 
 snapshots as (
 
-    select account_id, as_of_date from {{ ref('fct_account_features_weekly') }}
+    select
+        account_id,
+        as_of_date
+    from {{ ref('fct_account_features_weekly') }}
 
 ),
 
 churns as (
 
-    select account_id, churn_date, reactivated_date from {{ ref('int_account_churn_dates') }}
+    select
+        account_id,
+        churn_date,
+        reactivated_date
+    from {{ ref('int_account_churn_dates') }}
 
 )
 
-select snapshots.account_id, snapshots.as_of_date, churns.churn_date, churns.reactivated_date
+select
+    snapshots.account_id,
+    snapshots.as_of_date,
+    churns.churn_date,
+    churns.reactivated_date
 from snapshots
 inner join churns
     on snapshots.account_id = churns.account_id
-    and churns.churn_date <= snapshots.as_of_date
-    and (churns.reactivated_date is null or churns.reactivated_date > snapshots.as_of_date)
+    and snapshots.as_of_date >= churns.churn_date
+    and (churns.reactivated_date is null or snapshots.as_of_date < churns.reactivated_date)

@@ -2,7 +2,12 @@
 -- the account has licensed seats. A division by zero, a negative value or a value without seats
 -- would be a bug in the feature SQL and would mislead the model and the CSM driver sentences.
 -- (It may exceed 1: more active users than licensed seats is a real expansion signal.)
-select account_id, as_of_date, active_users_30d, seats, seat_utilization_30d
+select
+    account_id,
+    as_of_date,
+    active_users_30d,
+    seats,
+    seat_utilization_30d
 from {{ ref('fct_account_features_weekly') }}
 where
     seat_utilization_30d < 0

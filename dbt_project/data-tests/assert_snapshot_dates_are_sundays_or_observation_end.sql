@@ -5,7 +5,10 @@ with
 
 snapshots as (
 
-    select distinct as_of_date, is_current_snapshot from {{ ref('fct_account_features_weekly') }}
+    select distinct
+        as_of_date,
+        is_current_snapshot
+    from {{ ref('fct_account_features_weekly') }}
 
 ),
 

@@ -39,7 +39,9 @@ observation_period as (
 
 daily_activity as (
 
-    select account_id, activity_date
+    select
+        account_id,
+        activity_date
     from {{ ref('int_account_daily_activity') }}
     where events > 0
 
@@ -71,14 +73,18 @@ transitions as (
 cancellations as (
 
     -- an active state followed by a canceled one
-    select account_id, period_start_date as churn_date
+    select
+        account_id,
+        period_start_date as churn_date
     from transitions
     where not is_active and previous_is_active
 
     union all
 
     -- the latest state is active but ended (valid_to) by the observation end
-    select transitions.account_id, transitions.period_end_date as churn_date
+    select
+        transitions.account_id,
+        transitions.period_end_date as churn_date
     from transitions
     cross join observation_period
     where transitions.is_latest_period
@@ -97,14 +103,18 @@ cancellation_reactivations as (
     left join periods
         on cancellations.account_id = periods.account_id
         and periods.is_active
-        and periods.period_start_date > cancellations.churn_date
+        and cancellations.churn_date < periods.period_start_date
     group by 1, 2
 
 ),
 
 contractual_churns as (
 
-    select account_id, churn_date, reactivated_date, 'contractual' as churn_definition
+    select
+        account_id,
+        churn_date,
+        reactivated_date,
+        'contractual' as churn_definition
     from cancellation_reactivations
     where reactivated_date is null
         or reactivated_date > {{ add_days(grace_days, 'churn_date') }}
@@ -133,8 +143,10 @@ activity_churns as (
     from active_days
     cross join observation_period
     where
-        (active_days.next_activity_date is null
-            and {{ add_days(silence_days, 'active_days.activity_date') }} <= observation_period.observation_end_date)
+        (
+            active_days.next_activity_date is null
+            and {{ add_days(silence_days, 'active_days.activity_date') }} <= observation_period.observation_end_date
+        )
         or active_days.next_activity_date > {{ add_days(silence_days, 'active_days.activity_date') }}
 
 ),

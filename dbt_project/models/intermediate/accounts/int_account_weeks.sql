@@ -17,13 +17,20 @@ observation_period as (
 
 accounts as (
 
-    select account_id, created_date from {{ ref('int_account_profiles') }}
+    select
+        account_id,
+        created_date
+    from {{ ref('int_account_profiles') }}
 
 ),
 
 churns as (
 
-    select account_id, churn_date, reactivated_date from {{ ref('int_account_churn_dates') }}
+    select
+        account_id,
+        churn_date,
+        reactivated_date
+    from {{ ref('int_account_churn_dates') }}
 
 ),
 
@@ -64,8 +71,8 @@ churned as (
     from candidates
     inner join churns
         on candidates.account_id = churns.account_id
-        and churns.churn_date <= candidates.as_of_date
-        and (churns.reactivated_date is null or churns.reactivated_date > candidates.as_of_date)
+        and candidates.as_of_date >= churns.churn_date
+        and (churns.reactivated_date is null or candidates.as_of_date < churns.reactivated_date)
 
 )
 

@@ -11,7 +11,10 @@ with
 
 grid as (
 
-    select account_id, as_of_date from {{ ref('int_account_weeks') }}
+    select
+        account_id,
+        as_of_date
+    from {{ ref('int_account_weeks') }}
 
 ),
 
@@ -70,7 +73,8 @@ invoice_features as (
         sum(case
             when issued_date >= {{ add_days(-89, 'as_of_date') }}
                 and ((is_paid and paid_date > due_date) or (not is_paid and due_date < as_of_date))
-                then 1 else 0
+                then 1
+            else 0
         end) as invoices_late_90d,
         sum(case when not is_paid then 1 else 0 end) as invoices_open,
         sum(case when not is_paid and due_date < as_of_date then 1 else 0 end) as invoices_past_due,
@@ -155,7 +159,8 @@ select
     end as mrr_change_90d_pct,
     next_renewals.seats - next_renewals.seats_90d_ago as seats_change_90d,
     next_renewals.next_renewal_date,
-    {{ dbt.datediff('next_renewals.as_of_date', 'next_renewals.next_renewal_date', 'day') }} as days_to_renewal,
+    {{ dbt.datediff('next_renewals.as_of_date', 'next_renewals.next_renewal_date', 'day') }}
+        as days_to_renewal,
     case when invoices_provided.has_invoices then coalesce(invoice_features.invoices_late_90d, 0) end
         as invoices_late_90d,
     case when invoices_provided.has_invoices then coalesce(invoice_features.invoices_open, 0) end

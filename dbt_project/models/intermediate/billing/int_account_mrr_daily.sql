@@ -30,7 +30,9 @@ calendar as (
 
 account_bounds as (
 
-    select account_id, min(period_start_date) as first_period_start_date
+    select
+        account_id,
+        min(period_start_date) as first_period_start_date
     from periods
     group by 1
 
@@ -42,7 +44,7 @@ account_days as (
         account_bounds.account_id,
         calendar.date_day
     from account_bounds
-    inner join calendar on calendar.date_day >= account_bounds.first_period_start_date
+    inner join calendar on account_bounds.first_period_start_date <= calendar.date_day
 
 )
 
@@ -62,5 +64,5 @@ select
 from account_days
 left join periods
     on account_days.account_id = periods.account_id
-    and periods.period_start_date <= account_days.date_day
-    and (periods.period_end_date is null or periods.period_end_date > account_days.date_day)
+    and account_days.date_day >= periods.period_start_date
+    and (periods.period_end_date is null or account_days.date_day < periods.period_end_date)

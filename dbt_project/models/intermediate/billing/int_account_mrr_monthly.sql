@@ -62,7 +62,7 @@ account_months as (
         months.month_end_date,
         months.is_partial_month
     from account_bounds
-    inner join months on months.month_start_date >= account_bounds.first_month_start_date
+    inner join months on account_bounds.first_month_start_date <= months.month_start_date
 
 )
 
@@ -79,5 +79,5 @@ select
 from account_months
 left join periods
     on account_months.account_id = periods.account_id
-    and periods.period_start_date <= account_months.month_end_date
-    and (periods.period_end_date is null or periods.period_end_date > account_months.month_end_date)
+    and account_months.month_end_date >= periods.period_start_date
+    and (periods.period_end_date is null or account_months.month_end_date < periods.period_end_date)

@@ -7,7 +7,10 @@ with
 
 grid as (
 
-    select account_id, as_of_date from {{ ref('int_account_weeks') }}
+    select
+        account_id,
+        as_of_date
+    from {{ ref('int_account_weeks') }}
 
 ),
 
@@ -76,7 +79,8 @@ select
     100 * {{ safe_divide(
         'nps_features.promoters_180d - nps_features.detractors_180d', 'nps_features.nps_responses_180d'
     ) }} as nps_180d,
-    {{ dbt.datediff('nps_features.last_responded_date', 'grid.as_of_date', 'day') }} as days_since_last_nps
+    {{ dbt.datediff('nps_features.last_responded_date', 'grid.as_of_date', 'day') }}
+        as days_since_last_nps
 
 from grid
 cross join nps_provided

@@ -11,13 +11,20 @@ with
 
 grid as (
 
-    select account_id, as_of_date from {{ ref('int_account_weeks') }}
+    select
+        account_id,
+        as_of_date
+    from {{ ref('int_account_weeks') }}
 
 ),
 
 rolling as (
 
-    select account_id, activity_date, logins_7d, core_actions_7d
+    select
+        account_id,
+        activity_date,
+        logins_7d,
+        core_actions_7d
     from {{ ref('int_account_activity_rolling') }}
 
 ),

@@ -13,16 +13,8 @@
     Their 30-day windows only involve user- and feature-days from R - 30 on: an interval that
     starts earlier ends before R, so the running sums started at R - 30 are already exact at R.
 -#}
-{%- set roles = [
-    ('login', 'logins'),
-    ('core_action', 'core_actions'),
-    ('error', 'errors'),
-    ('integration_connected', 'integrations_connected'),
-    ('integration_disconnected', 'integrations_removed'),
-    ('user_invited', 'users_invited'),
-    ('export', 'exports'),
-    ('api_call', 'api_calls'),
-] -%}
+{#- One event count per role of the `event_roles` var: (role, column) pairs, in the var's order. -#}
+{%- set roles = event_role_columns() -%}
 
 {%- set longest_window_days = 30 -%}
 {%- if is_incremental() -%}
@@ -34,7 +26,10 @@ with
 
 accounts as (
 
-    select account_id, created_date from {{ ref('int_account_profiles') }}
+    select
+        account_id,
+        created_date
+    from {{ ref('int_account_profiles') }}
 
 ),
 
@@ -78,43 +73,53 @@ event_days as (
     select
         account_id,
         {{ to_date('occurred_at') }} as activity_date,
-        count(*) as events,
         {%- for role, column in roles %}
-        cast(sum({{ is_event_role(role) }}) as {{ dbt.type_bigint() }}) as {{ column }}{{ "," if not loop.last }}
+        cast(sum({{ is_event_role(role) }}) as {{ dbt.type_bigint() }}) as {{ column }},
         {%- endfor %}
+        count(*) as events
     from events
-    group by 1, 2
+    group by account_id, {{ to_date('occurred_at') }}
 
 ),
 
 daily_users as (
 
     -- distinct counts from the user-day and feature-day models: cheaper than count(distinct)
-    select account_id, activity_date, count(*) as active_users
+    select
+        account_id,
+        activity_date,
+        count(*) as active_users
     from user_days
-    group by 1, 2
+    group by account_id, activity_date
 
 ),
 
 daily_features as (
 
-    select account_id, usage_date as activity_date, count(*) as features_used
+    select
+        account_id,
+        usage_date as activity_date,
+        count(*) as features_used
     from feature_days
-    group by 1, 2
+    group by account_id, usage_date
 
 ),
 
 first_event_dates as (
 
-    select account_id, min(activity_date) as first_event_date
+    select
+        account_id,
+        min(activity_date) as first_event_date
     from event_days
-    group by 1
+    group by account_id
     {% if is_incremental() -%}
     -- an account's series already built starts on its start date (or the observation start)
     union all
-    select account_id, min(activity_date)
+    select
+        account_id,
+        min(activity_date) as first_event_date
     from {{ this }}
-    group by 1
+    group by account_id
     {%- endif %}
 
 ),
@@ -146,7 +151,7 @@ account_days as (
         account_bounds.account_id,
         calendar.date_day as activity_date
     from account_bounds
-    inner join calendar on calendar.date_day >= account_bounds.start_date
+    inner join calendar on account_bounds.start_date <= calendar.date_day
     {% if is_incremental() -%}
         and calendar.date_day >= {{ input_from }}
     {%- endif %}
@@ -156,43 +161,61 @@ account_days as (
 window_deltas as (
 
     -- +1 when a user (feature) enters a rolling window, -1 when it leaves it
-    select account_id, activity_date as delta_date,
-        1 as active_users_7d_delta, 1 as active_users_30d_delta, 0 as feature_breadth_30d_delta
+    select
+        account_id,
+        activity_date as delta_date,
+        1 as active_users_7d_delta,
+        1 as active_users_30d_delta,
+        0 as feature_breadth_30d_delta
     from user_days
 
     union all
 
-    select account_id,
+    select
+        account_id,
         case
             when next_activity_date < {{ add_days(7, 'activity_date') }} then next_activity_date
             else {{ add_days(7, 'activity_date') }}
-        end,
-        -1, 0, 0
+        end as delta_date,
+        -1 as active_users_7d_delta,
+        0 as active_users_30d_delta,
+        0 as feature_breadth_30d_delta
     from user_days
 
     union all
 
-    select account_id,
+    select
+        account_id,
         case
             when next_activity_date < {{ add_days(30, 'activity_date') }} then next_activity_date
             else {{ add_days(30, 'activity_date') }}
-        end,
-        0, -1, 0
+        end as delta_date,
+        0 as active_users_7d_delta,
+        -1 as active_users_30d_delta,
+        0 as feature_breadth_30d_delta
     from user_days
 
     union all
 
-    select account_id, usage_date, 0, 0, 1
+    select
+        account_id,
+        usage_date as delta_date,
+        0 as active_users_7d_delta,
+        0 as active_users_30d_delta,
+        1 as feature_breadth_30d_delta
     from feature_days
 
     union all
 
-    select account_id,
+    select
+        account_id,
         case
             when next_usage_date < {{ add_days(30, 'usage_date') }} then next_usage_date
             else {{ add_days(30, 'usage_date') }}
-        end,
-        0, 0, -1
+        end as delta_date,
+        0 as active_users_7d_delta,
+        0 as active_users_30d_delta,
+        -1 as feature_breadth_30d_delta
     from feature_days
 
 ),
@@ -206,7 +229,7 @@ daily_deltas as (
         sum(active_users_30d_delta) as active_users_30d_delta,
         sum(feature_breadth_30d_delta) as feature_breadth_30d_delta
     from window_deltas
-    group by 1, 2
+    group by account_id, delta_date
 
 ),
 

@@ -8,7 +8,10 @@ with
 
 grid as (
 
-    select account_id, as_of_date from {{ ref('int_account_weeks') }}
+    select
+        account_id,
+        as_of_date
+    from {{ ref('int_account_weeks') }}
 
 ),
 
@@ -20,7 +23,10 @@ users_provided as (
 
 users as (
 
-    select account_id, created_at, deactivated_at
+    select
+        account_id,
+        created_at,
+        deactivated_at
     from {{ ref('stg_product__users') }}
     where created_at is not null
 
@@ -33,12 +39,14 @@ user_features as (
         grid.as_of_date,
         sum(case
             when users.deactivated_at is null or users.deactivated_at >= {{ end_of_day_bound('grid.as_of_date') }}
-                then 1 else 0
+                then 1
+            else 0
         end) as provisioned_users,
         sum(case
             when users.deactivated_at < {{ end_of_day_bound('grid.as_of_date') }}
                 and users.deactivated_at >= cast({{ add_days(-89, 'grid.as_of_date') }} as {{ dbt.type_timestamp() }})
-                then 1 else 0
+                then 1
+            else 0
         end) as users_deactivated_90d
     from grid
     inner join users

@@ -4,7 +4,10 @@ with
 
 events as (
 
-    select account_id, user_id, occurred_at
+    select
+        account_id,
+        user_id,
+        occurred_at
     from {{ ref('stg_product__events') }}
     where user_id is not null
     {% if is_incremental() -%}

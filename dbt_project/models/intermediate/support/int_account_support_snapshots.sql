@@ -11,7 +11,10 @@ with
 
 grid as (
 
-    select account_id, as_of_date from {{ ref('int_account_weeks') }}
+    select
+        account_id,
+        as_of_date
+    from {{ ref('int_account_weeks') }}
 
 ),
 
@@ -47,11 +50,13 @@ tickets_at_snapshot as (
         end as solved_date,
         case
             when tickets.first_response_at < {{ end_of_day_bound('grid.as_of_date') }}
-                then {{ dbt.datediff('tickets.created_at', 'tickets.first_response_at', 'minute') }} / 60.0
+                then {{ dbt.datediff('tickets.created_at', 'tickets.first_response_at', 'minute') }}
+                    / 60.0
         end as first_response_hours,
         case
             when tickets.solved_at < {{ end_of_day_bound('grid.as_of_date') }}
-                then {{ dbt.datediff('tickets.created_at', 'tickets.solved_at', 'minute') }} / 60.0
+                then {{ dbt.datediff('tickets.created_at', 'tickets.solved_at', 'minute') }}
+                    / 60.0
         end as resolution_hours
     from grid
     inner join tickets

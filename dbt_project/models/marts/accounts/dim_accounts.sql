@@ -38,7 +38,9 @@ churn_summary as (
         count(*) as churn_count,
         max(case
             when churns.churn_date <= observation_period.observation_end_date
-                and (churns.reactivated_date is null or churns.reactivated_date > observation_period.observation_end_date)
+                and (
+                    churns.reactivated_date is null or churns.reactivated_date > observation_period.observation_end_date
+                )
                 then churns.churn_date
         end) as current_churn_date
     from churns
@@ -107,8 +109,10 @@ select
     cast(mrr_usd as {{ type_double() }}) as mrr_usd,
     cast(mrr_usd * 12 as {{ type_double() }}) as arr_usd,
     -- 0, not negative, for an account created after the newest event (its events not delivered yet)
-    cast(greatest({{ dbt.datediff('created_date', 'coalesce(current_churn_date, observation_end_date)', 'day') }}, 0)
-        as {{ dbt.type_int() }}) as tenure_days,
+    cast(
+        greatest({{ dbt.datediff('created_date', 'coalesce(current_churn_date, observation_end_date)', 'day') }}, 0)
+        as {{ dbt.type_int() }}
+    ) as tenure_days,
     cast(observation_end_date as date) as as_of_date
 
 from joined

@@ -170,12 +170,15 @@ select
     cast(coalesce(core_actions_7d, 0) as {{ int_type }}) as core_actions_7d,
     cast(coalesce(core_actions_30d, 0) as {{ int_type }}) as core_actions_30d,
     cast(coalesce(core_actions_90d, 0) as {{ int_type }}) as core_actions_90d,
-    cast({{ safe_divide('core_actions_30d', 'active_users_30d') }} as {{ dbl_type }}) as core_actions_per_active_user_30d,
+    cast({{ safe_divide('core_actions_30d', 'active_users_30d') }} as {{ dbl_type }})
+        as core_actions_per_active_user_30d,
     cast(coalesce(events_30d, 0) as {{ int_type }}) as events_30d,
     cast(coalesce(active_days_30d, 0) as {{ int_type }}) as active_days_30d,
     cast(coalesce(feature_breadth_30d, 0) as {{ int_type }}) as feature_breadth_30d,
-    cast({{ dbt.datediff('coalesce(last_login_date, account_start_date, created_date)', 'as_of_date', 'day') }}
-        as {{ int_type }}) as days_since_last_login,
+    cast(
+        {{ dbt.datediff('coalesce(last_login_date, account_start_date, created_date)', 'as_of_date', 'day') }}
+        as {{ int_type }}
+    ) as days_since_last_login,
     cast(coalesce(errors_30d, 0) as {{ int_type }}) as errors_30d,
     cast({{ safe_divide('errors_30d', 'events_30d') }} as {{ dbl_type }}) as error_rate_30d,
 
@@ -189,12 +192,18 @@ select
     cast(users_deactivated_90d as {{ int_type }}) as users_deactivated_90d,
 
     -- trend
-    cast(case when has_prior_30d then {{ safe_divide('logins_30d', 'logins_prior_30d') }} end
-        as {{ dbl_type }}) as logins_30d_vs_prior_30d,
-    cast(case when has_prior_30d then {{ safe_divide('core_actions_30d', 'core_actions_prior_30d') }} end
-        as {{ dbl_type }}) as core_actions_30d_vs_prior_30d,
-    cast(case when has_prior_30d then {{ safe_divide('active_users_30d', 'active_users_prior_30d') }} end
-        as {{ dbl_type }}) as active_users_30d_vs_prior_30d,
+    cast(
+        case when has_prior_30d then {{ safe_divide('logins_30d', 'logins_prior_30d') }} end
+        as {{ dbl_type }}
+    ) as logins_30d_vs_prior_30d,
+    cast(
+        case when has_prior_30d then {{ safe_divide('core_actions_30d', 'core_actions_prior_30d') }} end
+        as {{ dbl_type }}
+    ) as core_actions_30d_vs_prior_30d,
+    cast(
+        case when has_prior_30d then {{ safe_divide('active_users_30d', 'active_users_prior_30d') }} end
+        as {{ dbl_type }}
+    ) as active_users_30d_vs_prior_30d,
     cast(logins_slope_12w as {{ dbl_type }}) as logins_slope_12w,
     cast(core_actions_slope_12w as {{ dbl_type }}) as core_actions_slope_12w,
     cast({{ safe_divide('logins_7d', 'peak_logins_7d') }} as {{ dbl_type }}) as logins_share_of_peak,
@@ -211,7 +220,10 @@ select
     cast(mrr_change_90d_pct as {{ dbl_type }}) as mrr_change_90d_pct,
     cast(seats_change_90d as {{ int_type }}) as seats_change_90d,
     cast(days_to_renewal as {{ int_type }}) as days_to_renewal,
-    cast({{ dbt.datediff('created_date', 'as_of_date', 'day') }} as {{ int_type }}) as tenure_days,
+    cast(
+        {{ dbt.datediff('created_date', 'as_of_date', 'day') }}
+        as {{ int_type }}
+    ) as tenure_days,
     cast(invoices_late_90d as {{ int_type }}) as invoices_late_90d,
     cast(invoices_open as {{ int_type }}) as invoices_open,
     cast(invoices_past_due as {{ int_type }}) as invoices_past_due,

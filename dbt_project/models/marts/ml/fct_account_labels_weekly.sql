@@ -16,7 +16,10 @@ with
 
 grid as (
 
-    select account_id, as_of_date from {{ ref('int_account_weeks') }}
+    select
+        account_id,
+        as_of_date
+    from {{ ref('int_account_weeks') }}
 
 ),
 
@@ -28,13 +31,21 @@ observation_period as (
 
 churns as (
 
-    select account_id, churn_date from {{ ref('int_account_churn_dates') }}
+    select
+        account_id,
+        churn_date
+    from {{ ref('int_account_churn_dates') }}
 
 ),
 
 mrr_daily as (
 
-    select account_id, date_day, mrr_usd, seats, subscription_status
+    select
+        account_id,
+        date_day,
+        mrr_usd,
+        seats,
+        subscription_status
     from {{ ref('int_account_mrr_daily') }}
 
 ),
@@ -48,7 +59,7 @@ next_churns as (
     from grid
     inner join churns
         on grid.account_id = churns.account_id
-        and churns.churn_date > grid.as_of_date
+        and grid.as_of_date < churns.churn_date
     group by 1, 2
 
 ),
@@ -95,7 +106,10 @@ select
         else false
     end as boolean) as expanded_within_90d,
     cast(churn_date as date) as churn_date,
-    cast({{ dbt.datediff('as_of_date', 'churn_date', 'day') }} as {{ dbt.type_int() }}) as days_until_churn,
+    cast(
+        {{ dbt.datediff('as_of_date', 'churn_date', 'day') }}
+        as {{ dbt.type_int() }}
+    ) as days_until_churn,
     cast(start_mrr_usd as {{ type_double() }}) as mrr_usd,
     cast(case when not is_censored then end_mrr_usd end as {{ type_double() }}) as label_window_end_mrr_usd
 

@@ -26,17 +26,18 @@ renamed as (
 
 ),
 
+-- keep the most advanced state of each invoice (a payment is newer than the issue)
 deduplicated as (
 
-    -- keep the most advanced state of each invoice (a payment is newer than the issue)
-    select
-        *,
-        row_number() over (
-            partition by invoice_id
-            order by coalesce(paid_at, issued_at) desc nulls last, amount_paid_usd desc nulls last, invoice_status
-        ) as row_num
-
-    from renamed
+    {{ deduplicate(
+        'renamed',
+        partition_by='invoice_id',
+        order_by=[
+            'coalesce(paid_at, issued_at) desc nulls last',
+            'amount_paid_usd desc nulls last',
+            'invoice_status asc',
+        ],
+    ) }}
 
 )
 
@@ -53,4 +54,3 @@ select
     paid_at
 
 from deduplicated
-where row_num = 1

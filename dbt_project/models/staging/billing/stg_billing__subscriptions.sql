@@ -30,14 +30,16 @@ renamed as (
 
 deduplicated as (
 
-    select
-        *,
-        row_number() over (
-            partition by subscription_id
-            order by valid_from desc nulls last, valid_to desc nulls first, subscription_status, mrr_usd desc
-        ) as row_num
-
-    from renamed
+    {{ deduplicate(
+        'renamed',
+        partition_by='subscription_id',
+        order_by=[
+            'valid_from desc nulls last',
+            'valid_to desc nulls first',
+            'subscription_status asc',
+            'mrr_usd desc',
+        ],
+    ) }}
 
 )
 
@@ -56,4 +58,3 @@ select
     canceled_at
 
 from deduplicated
-where row_num = 1

@@ -23,14 +23,15 @@ renamed as (
 
 deduplicated as (
 
-    select
-        *,
-        row_number() over (
-            partition by response_id
-            order by responded_at desc nulls last, nps_score, account_id
-        ) as row_num
-
-    from renamed
+    {{ deduplicate(
+        'renamed',
+        partition_by='response_id',
+        order_by=[
+            'responded_at desc nulls last',
+            'nps_score asc',
+            'account_id asc',
+        ],
+    ) }}
 
 )
 
@@ -48,4 +49,3 @@ select
     responded_at
 
 from deduplicated
-where row_num = 1

@@ -23,17 +23,20 @@ renamed as (
 
 ),
 
+-- keep the most recently updated version of each account
 deduplicated as (
 
-    -- keep the most recently updated version of each account
-    select
-        *,
-        row_number() over (
-            partition by account_id
-            order by updated_at desc nulls last, created_at desc nulls last, account_name, industry, region
-        ) as row_num
-
-    from renamed
+    {{ deduplicate(
+        'renamed',
+        partition_by='account_id',
+        order_by=[
+            'updated_at desc nulls last',
+            'created_at desc nulls last',
+            'account_name asc',
+            'industry asc',
+            'region asc',
+        ],
+    ) }}
 
 )
 
@@ -48,4 +51,3 @@ select
     updated_at
 
 from deduplicated
-where row_num = 1

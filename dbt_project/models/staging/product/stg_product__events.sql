@@ -28,35 +28,20 @@ renamed as (
 
 ),
 
-duplicated_event_ids as (
-
-    select event_id
-    from renamed
-    group by event_id
-    having count(*) > 1
-
-),
-
+-- a re-delivered event keeps its latest delivery
 deduplicated as (
 
-    -- almost every event_id is unique: only the duplicated ones go through the (costly)
-    -- window; a re-delivered event keeps its latest delivery
-    select renamed.*, 1 as row_num
-    from renamed
-    left join duplicated_event_ids on renamed.event_id = duplicated_event_ids.event_id
-    where duplicated_event_ids.event_id is null
-
-    union all
-
-    select
-        renamed.*,
-        row_number() over (
-            partition by renamed.event_id
-            order by renamed.received_at desc nulls last, renamed.occurred_at desc nulls last,
-                renamed.account_id, renamed.user_id, renamed.event_name
-        ) as row_num
-    from renamed
-    inner join duplicated_event_ids on renamed.event_id = duplicated_event_ids.event_id
+    {{ deduplicate(
+        'renamed',
+        partition_by='event_id',
+        order_by=[
+            'received_at desc nulls last',
+            'occurred_at desc nulls last',
+            'account_id asc',
+            'user_id asc',
+            'event_name asc',
+        ],
+    ) }}
 
 )
 
@@ -70,4 +55,3 @@ select
     received_at
 
 from deduplicated
-where row_num = 1

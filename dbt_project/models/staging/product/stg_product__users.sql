@@ -21,17 +21,19 @@ renamed as (
 
 ),
 
+-- keep the latest known state of each user (a deactivation is newer than the creation)
 deduplicated as (
 
-    -- keep the latest known state of each user (a deactivation is newer than the creation)
-    select
-        *,
-        row_number() over (
-            partition by user_id
-            order by coalesce(deactivated_at, created_at) desc nulls last, account_id, email_hash, user_role
-        ) as row_num
-
-    from renamed
+    {{ deduplicate(
+        'renamed',
+        partition_by='user_id',
+        order_by=[
+            'coalesce(deactivated_at, created_at) desc nulls last',
+            'account_id asc',
+            'email_hash asc',
+            'user_role asc',
+        ],
+    ) }}
 
 )
 
@@ -44,4 +46,3 @@ select
     deactivated_at
 
 from deduplicated
-where row_num = 1

@@ -26,17 +26,18 @@ renamed as (
 
 ),
 
+-- keep the most advanced state of each ticket
 deduplicated as (
 
-    -- keep the most advanced state of each ticket
-    select
-        *,
-        row_number() over (
-            partition by ticket_id
-            order by coalesce(solved_at, first_response_at, created_at) desc nulls last, ticket_status, satisfaction
-        ) as row_num
-
-    from renamed
+    {{ deduplicate(
+        'renamed',
+        partition_by='ticket_id',
+        order_by=[
+            'coalesce(solved_at, first_response_at, created_at) desc nulls last',
+            'ticket_status asc',
+            'satisfaction asc',
+        ],
+    ) }}
 
 )
 
@@ -54,4 +55,3 @@ select
     solved_at
 
 from deduplicated
-where row_num = 1
