@@ -33,6 +33,7 @@ test: install
 lint: install
 	$(BIN)/ruff check dagster_project tests
 	$(BIN)/ruff format --check dagster_project tests
+	$(BIN)/sqlfluff lint dbt_project
 
 ## Also the slow data-quality tests (10x scale, the full job run twice).
 test-slow: install
