@@ -39,7 +39,10 @@ def read_snapshots(manifest_path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
     """The ML input table and the feature families (from the dbt manifest) it carries."""
     families = feature_families_from_manifest(json.loads(manifest_path.read_text()))
     with connect(read_only=True) as con:
-        df = con.sql(f"SELECT * FROM {SNAPSHOT_TABLE}").df()
+        # In grain order: DuckDB returns rows in any order (insertion order is not preserved), and
+        # LightGBM's bagging follows row order, so an unordered read made retrains on the same
+        # data give different models.
+        df = con.sql(f"SELECT * FROM {SNAPSHOT_TABLE} ORDER BY account_id, as_of_date").df()
     features = {f: fam for f, fam in families.items() if f in df.columns}
     return df, features
 
