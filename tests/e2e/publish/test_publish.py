@@ -91,7 +91,7 @@ def test_a_reader_holding_the_file_open_neither_blocks_nor_sees_a_refresh(compan
     reader = subprocess.Popen(
         [
             sys.executable,
-            str(REPO / "tests" / "publish" / "reader.py"),
+            str(Path(__file__).with_name("reader.py")),
             str(company.publish_dir / publish.CURRENT / publish.DUCKDB_FILE),
             str(stop),
         ],
