@@ -101,21 +101,6 @@ def lead_times(
     return out[["account_id", "churn_date", "first_red_date", "lead_time_days", "n_snapshots"]]
 
 
-def lead_time_days(
-    history: pd.DataFrame,
-    churn_dates: pd.DataFrame,
-    band_column: str = "health_band",
-    red: str = "red",
-    lookback_days: int = 90,
-    require_full_lookback: bool = True,
-) -> float:
-    """Median days from the first red band (within `lookback_days` before churn) to churn, over the
-    churned accounts that were flagged red; NaN when none was. See `lead_times` for the details
-    and for the share of churns never flagged (which this median does not show)."""
-    times = lead_times(history, churn_dates, band_column, red, lookback_days, require_full_lookback)
-    return median_of_flagged(times)
-
-
 def median_of_flagged(times: pd.DataFrame) -> float:
     """Median lead time of the churns that were flagged red (NaN when none was)."""
     flagged = times["lead_time_days"].dropna()

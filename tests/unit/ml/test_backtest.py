@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dagster_project.health.lead_time import lead_time_days, lead_times, out_of_sample_history
+from dagster_project.health.lead_time import lead_times, median_of_flagged, out_of_sample_history
 from dagster_project.ml.backtest import (
     MODEL_NAME,
     ORACLE_NAME,
@@ -314,16 +314,16 @@ def test_lead_time_on_a_hand_built_history():
     assert math.isnan(times.loc["b", "lead_time_days"])
     assert times.loc["c", "lead_time_days"] == 14  # the red of January is not a warning of May
     assert "d" not in times.index
-    assert lead_time_days(history, churns) == pytest.approx(24.5)  # median of 35 and 14
+    assert median_of_flagged(lead_times(history, churns)) == pytest.approx(24.5)  # median of 35 and 14
     # A churn whose look-back starts before the history is left out (its first red may be earlier).
     early = pd.DataFrame({"account_id": ["d"], "churn_date": [pd.Timestamp("2024-02-01")]})
     assert lead_times(history, early).empty
     assert lead_times(history, early, require_full_lookback=False).loc[0, "lead_time_days"] == 25
-    assert math.isnan(lead_time_days(history, churns[churns["account_id"] == "b"]))
+    assert math.isnan(median_of_flagged(lead_times(history, churns[churns["account_id"] == "b"])))
 
 
 def test_lead_time_names_missing_columns():
     with pytest.raises(ValueError, match="scored history has no column 'health_band'"):
-        lead_time_days(
+        lead_times(
             pd.DataFrame({"account_id": [], "as_of_date": []}), pd.DataFrame({"account_id": [], "churn_date": []})
         )
