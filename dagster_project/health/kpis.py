@@ -141,3 +141,30 @@ def retention_by_band(entries: pd.DataFrame) -> dict[str, pd.DataFrame]:
         for band, group in entries.groupby("health_band")
         if len(group)
     }
+
+
+def landmark_entries(history: pd.DataFrame, labels: pd.DataFrame, label: str = "churned_within_90d") -> pd.DataFrame:
+    """Kaplan-Meier entries: every account on its first scored date of each month (landmarks), with
+    its band, followed until churn or the end of observation (`churned`, `duration_days`).
+
+    `history` has account_id, as_of_date, health_band, in_training_window; `labels` has account_id,
+    as_of_date, `label` and days_until_churn (NULL when the account does not churn)."""
+    _require(history, ["account_id", "as_of_date", "health_band"], "marts.mart_account_health_history")
+    _require(labels, ["account_id", "as_of_date", "days_until_churn"], "marts.ml_account_snapshots")
+    entries = history.merge(labels, on=["account_id", "as_of_date"], how="left")
+    entries["as_of_date"] = pd.to_datetime(entries["as_of_date"])
+    entries["month"] = entries["as_of_date"].dt.to_period("M")
+    entries = entries.sort_values("as_of_date").groupby(["account_id", "month"], as_index=False).first()
+    end = entries["as_of_date"].max()
+    entries["churned"] = entries["days_until_churn"].notna()
+    entries["duration_days"] = (
+        entries["days_until_churn"].where(entries["churned"], (end - entries["as_of_date"]).dt.days).astype("float64")
+    )
+    return entries
+
+
+def out_of_sample_churn_by_band(entries: pd.DataFrame, label: str = "churned_within_90d") -> pd.DataFrame:
+    """Per band: landmark rows scored out of sample (outside the model's training window) with a
+    label, and the share that churned within the horizon (`size`, `mean`)."""
+    oos = entries[~entries["in_training_window"].astype(bool)]
+    return oos.dropna(subset=[label]).groupby("health_band")[label].agg(["size", "mean"])

@@ -2,13 +2,12 @@
 Kaplan-Meier retention curves by band."""
 
 import dagster as dg
-import pandas as pd
 
 from dagster_project.core.settings import get_settings
 from dagster_project.core.warehouse import connect
 from dagster_project.health import schemas
 from dagster_project.health.bands import BANDS
-from dagster_project.health.kpis import business_kpis, retention_by_band
+from dagster_project.health.kpis import business_kpis, landmark_entries, out_of_sample_churn_by_band, retention_by_band
 from dagster_project.health.plots import retention_png
 from dagster_project.ml.plots import markdown_image
 from dagster_project.ml.snapshots import CHURN_LABEL
@@ -41,22 +40,11 @@ def mart_business_kpis(context: dg.AssetExecutionContext) -> dg.MaterializeResul
     with connect(settings) as con:
         schemas.write_mart(con, "mart_business_kpis", kpis[schemas.columns("mart_business_kpis")])
 
-    # Kaplan-Meier: every account on its first scored date of each month (landmarks), by band;
-    # followed until churn or the end of observation.
-    entries = history.merge(labels, on=["account_id", "as_of_date"], how="left")
-    entries["as_of_date"] = pd.to_datetime(entries["as_of_date"])
-    entries["month"] = entries["as_of_date"].dt.to_period("M")
-    entries = entries.sort_values("as_of_date").groupby(["account_id", "month"], as_index=False).first()
-    end = entries["as_of_date"].max()
-    entries["churned"] = entries["days_until_churn"].notna()
-    entries["duration_days"] = (
-        entries["days_until_churn"].where(entries["churned"], (end - entries["as_of_date"]).dt.days).astype("float64")
-    )
+    entries = landmark_entries(history, labels)
     curves = retention_by_band(entries)
     at_90 = {band: float(c.loc[c["time"] <= 90, "survival"].iloc[-1]) for band, c in curves.items()}
 
-    oos = entries[~entries["in_training_window"].astype(bool)]
-    rates = oos.dropna(subset=[CHURN_LABEL]).groupby("health_band")[CHURN_LABEL].agg(["size", "mean"])
+    rates = out_of_sample_churn_by_band(entries)
     rate_md = "| band | landmark rows | churned within 90 days |\n|---|---|---|\n" + "\n".join(
         f"| {b} | {int(rates.loc[b, 'size'])} | {rates.loc[b, 'mean']:.1%} |" for b in BANDS if b in rates.index
     )

@@ -98,3 +98,34 @@ def test_kaplan_meier_matches_a_hand_computed_curve():
 def test_mrr_kpis_names_the_missing_column():
     with pytest.raises(ValueError, match="fct_mrr_movements lacks the columns \\['churn_mrr_usd'\\]"):
         mrr_kpis(_movements().drop(columns="churn_mrr_usd"))
+
+
+def test_landmarks_are_each_accounts_first_date_of_a_month_followed_to_churn_or_the_end():
+    from dagster_project.health.kpis import landmark_entries, out_of_sample_churn_by_band
+
+    history = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "a", "b", "b"],
+            "as_of_date": pd.to_datetime(["2026-01-04", "2026-01-11", "2026-02-01", "2026-01-11", "2026-02-08"]),
+            "health_band": ["red", "red", "yellow", "green", "green"],
+            "in_training_window": [False, False, False, True, False],
+        }
+    )
+    labels = history[["account_id", "as_of_date"]].assign(
+        churned_within_90d=[1, 1, 1, 0, None], days_until_churn=[40, 33, 12, None, None]
+    )
+    entries = landmark_entries(history, labels).set_index(["account_id", "as_of_date"])
+    # one landmark per account and month: a on 01-04 and 02-01, b on 01-11 and 02-08
+    assert sorted(entries.index.get_level_values("as_of_date").strftime("%m-%d")) == [
+        "01-04",
+        "01-11",
+        "02-01",
+        "02-08",
+    ]
+    assert entries.loc[("a", pd.Timestamp("2026-01-04")), "duration_days"] == 40
+    assert bool(entries.loc[("a", pd.Timestamp("2026-01-04")), "churned"])
+    # b never churns: followed to the newest landmark (02-08), 28 days after 01-11
+    assert entries.loc[("b", pd.Timestamp("2026-01-11")), "duration_days"] == 28
+    rates = out_of_sample_churn_by_band(entries.reset_index())
+    # b's January landmark is in the training window and its February one unlabelled: no green row
+    assert rates.to_dict("index") == {"red": {"size": 1, "mean": 1.0}, "yellow": {"size": 1, "mean": 1.0}}
