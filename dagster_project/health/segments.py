@@ -227,3 +227,20 @@ def segment_changes(previous: pd.DataFrame, current: pd.DataFrame, as_of_date) -
     out = pd.concat([x for x in (closed, keep, ended, new) if len(x)], ignore_index=True)
     out["segment_id"] = out["segment_id"].astype("int64")
     return out.sort_values(["account_id", "valid_from"], kind="stable").reset_index(drop=True)
+
+
+def segment_tables(result, as_of_date: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of mart_segments (each account with its segment's size, ARR, expected churn and
+    traits) and of mart_segment_profiles (one per segment, with the chosen k's silhouette), as of
+    `as_of_date`, from one `segment_accounts` result."""
+    profiles = result.profiles.assign(silhouette=result.silhouette_by_k[result.k], as_of_date=as_of_date)
+    carried = {
+        "accounts": "segment_accounts",
+        "median_arr_usd": "segment_median_arr_usd",
+        "expected_churn_rate_90d": "segment_expected_churn_rate_90d",
+        "defining_traits": "segment_defining_traits",
+    }
+    accounts = result.assignments.merge(
+        profiles[["segment_id", *carried]].rename(columns=carried), on="segment_id"
+    ).assign(as_of_date=as_of_date)
+    return accounts, profiles

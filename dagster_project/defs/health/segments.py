@@ -53,18 +53,7 @@ def segment_marts(context: dg.AssetExecutionContext):
     current = current.merge(probabilities, on="account_id", how="left")
     result = segments.segment_accounts(current)
 
-    profiles = result.profiles.assign(silhouette=result.silhouette_by_k[result.k], as_of_date=as_of_date)
-    accounts = result.assignments.merge(
-        profiles[["segment_id", "accounts", "median_arr_usd", "expected_churn_rate_90d", "defining_traits"]].rename(
-            columns={
-                "accounts": "segment_accounts",
-                "median_arr_usd": "segment_median_arr_usd",
-                "expected_churn_rate_90d": "segment_expected_churn_rate_90d",
-                "defining_traits": "segment_defining_traits",
-            }
-        ),
-        on="segment_id",
-    ).assign(as_of_date=as_of_date)
+    accounts, profiles = segments.segment_tables(result, as_of_date)
     history = segments.segment_changes(previous, result.assignments, as_of_date)
     with connect(settings) as con:
         schemas.write_mart(con, "mart_segments", accounts)

@@ -76,3 +76,16 @@ def test_segment_changes_keep_history_and_are_idempotent():
     assert by[("d", "Y")].valid_from == day2
     assert len(h2) == 5
     pd.testing.assert_frame_equal(segment_changes(h2, second, day2), h2)
+
+
+def test_segment_tables_carry_each_segments_profile_onto_its_accounts():
+    from dagster_project.health.segments import segment_tables
+
+    result = segment_accounts(_population())
+    accounts, profiles = segment_tables(result, pd.Timestamp("2026-11-22"))
+    assert len(accounts) == 90 and len(profiles) == result.k
+    assert (profiles["silhouette"] == result.silhouette_by_k[result.k]).all()
+    joined = accounts.merge(profiles, on="segment_id")
+    assert (joined["segment_accounts"] == joined["accounts"]).all()
+    assert (joined["segment_defining_traits"] == joined["defining_traits"]).all()
+    assert (accounts["as_of_date"] == pd.Timestamp("2026-11-22")).all()
