@@ -33,6 +33,8 @@ single_run = dg.BackfillPolicy.single_run()
 def newest_partition_key(at: dt.datetime | None = None) -> str | None:
     """The newest complete daily partition at the project's "now" (`AHW_NOW`, else `at`, else the
     wall clock); None before the first partition has ended."""
+    # Dagster's "last partition" follows the time of the loading context; setting it from the
+    # project's clock makes this read go through AHW_NOW instead of the machine's clock.
     with dg.partition_loading_context(effective_dt=clock.now_utc(at)):
         return daily_partitions.get_last_partition_key()
 

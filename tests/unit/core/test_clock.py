@@ -56,6 +56,7 @@ def wall_clock_reads(source: str) -> list[tuple[int, str]]:
 
 
 def test_the_scanner_finds_every_kind_of_wall_clock_read():
+    # Source text for the scanner to parse, never executed: the reads below are the cases it must find.
     source = (
         "import time, datetime as dt\nimport pandas as pd\n"
         "a = dt.datetime.now(dt.timezone.utc)\nb = dt.date.today()\nc = time.time()\n"
