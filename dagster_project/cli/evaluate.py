@@ -23,14 +23,9 @@ from dagster_project.core.settings import DBT_PROJECT_DIR, get_settings
 from dagster_project.core.warehouse import connect, table_exists
 from dagster_project.health import model_report
 from dagster_project.health.lead_time import backtest_lead_times
-from dagster_project.ml.backtest import (
-    DEFAULT_N_ORIGINS,
-    check_targets,
-    walk_forward_backtest,
-)
+from dagster_project.ml.backtest import DEFAULT_BACKTEST, BacktestSpec, check_targets, walk_forward_backtest
 from dagster_project.ml.baselines import DEFAULT_LOGIN_RATIO_COLUMN
 from dagster_project.ml.dataset import SNAPSHOT_TABLE
-from dagster_project.ml.recipe import DEFAULT_CALIBRATION_GAP_DAYS, DEFAULT_CALIBRATION_WEEKS
 from dagster_project.ml.snapshots import (
     CHURN_LABEL,
     ORACLE_COLUMN,
@@ -38,8 +33,8 @@ from dagster_project.ml.snapshots import (
     feature_families_from_manifest,
     read_snapshots,
 )
-from dagster_project.ml.split import DEFAULT_MIN_TRAIN_WEEKS
-from dagster_project.ml.train import DEFAULT_NUM_BOOST_ROUND
+from dagster_project.ml.split import SplitSpec
+from dagster_project.ml.train import DEFAULT_TRAINING, TrainSpec
 
 DEFAULT_LABEL = CHURN_LABEL
 
@@ -83,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--label", default=DEFAULT_LABEL)
     parser.add_argument("--horizon-days", type=int, default=settings.churn_horizon_days)
-    parser.add_argument("--n-origins", type=int, default=DEFAULT_N_ORIGINS)
+    default_split = DEFAULT_BACKTEST.split
+    parser.add_argument("--n-origins", type=int, default=DEFAULT_BACKTEST.n_origins)
     parser.add_argument(
         "--step-weeks",
         type=int,
@@ -91,15 +87,15 @@ def main(argv: list[str] | None = None) -> int:
         help="weeks between origins (default: the largest step up to 4 that fits)",
     )
     parser.add_argument("--test-weeks", type=int, default=None, help="test window per fold (default: the step)")
-    parser.add_argument("--calibration-weeks", type=int, default=DEFAULT_CALIBRATION_WEEKS)
-    parser.add_argument("--min-train-weeks", type=int, default=DEFAULT_MIN_TRAIN_WEEKS)
+    parser.add_argument("--calibration-weeks", type=int, default=default_split.calibration_weeks)
+    parser.add_argument("--min-train-weeks", type=int, default=default_split.min_train_weeks)
     parser.add_argument(
         "--calibration-gap-days",
         type=int,
-        default=DEFAULT_CALIBRATION_GAP_DAYS,
+        default=default_split.calibration_gap_days,
         help="gap between training and calibration labels (default: the production recipe's)",
     )
-    parser.add_argument("--num-boost-round", type=int, default=DEFAULT_NUM_BOOST_ROUND)
+    parser.add_argument("--num-boost-round", type=int, default=DEFAULT_TRAINING.num_boost_round)
     parser.add_argument(
         "--lgbm-params",
         type=json.loads,
@@ -120,23 +116,22 @@ def main(argv: list[str] | None = None) -> int:
     df, families = load_inputs(args.manifest)
     features = list(families)
     has_oracle = ORACLE_COLUMN in df.columns and df[ORACLE_COLUMN].notna().any()
+    split = SplitSpec(
+        calibration_weeks=args.calibration_weeks,
+        min_train_weeks=args.min_train_weeks,
+        calibration_gap_days=args.calibration_gap_days,
+    )
     result = walk_forward_backtest(
         df,
         features,
         args.label,
         args.horizon_days,
-        n_origins=args.n_origins,
-        step_weeks=args.step_weeks,
+        BacktestSpec(n_origins=args.n_origins, step_weeks=args.step_weeks, test_weeks=args.test_weeks, split=split),
+        training=TrainSpec(params=args.lgbm_params or {}, num_boost_round=args.num_boost_round),
         feature_families=families,
-        test_weeks=args.test_weeks,
-        calibration_weeks=args.calibration_weeks,
-        min_train_weeks=args.min_train_weeks,
-        calibration_gap_days=args.calibration_gap_days,
         login_ratio_column=args.login_ratio_column,
         segment_column=args.segment_column,
         oracle_column=ORACLE_COLUMN if has_oracle else None,
-        num_boost_round=args.num_boost_round,
-        params=args.lgbm_params,
     )
 
     # Lead time on out-of-sample scores: every snapshot from the first origin on, scored by the

@@ -6,7 +6,7 @@ the labelled rows up to the end of the fold's test window. Its own time split th
     train ... | >= calibration gap | calibration ... last_cal | >= horizon | T = origin ... test end
                                                         ^ label window of last_cal ends <= T
 
-(the calibration gap defaults to the horizon too; see `split.time_split`)
+(the calibration gap is `SplitSpec.calibration_gap_days`, 0 by default; see `split.SplitSpec`)
 
 so every label the fold learns from (training *and* calibration) is fully observed by T: the gap
 of one label horizon between the last training/calibration label date and the origin that SPEC
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -37,19 +37,8 @@ import pandas as pd
 from dagster_project.ml.baselines import DEFAULT_LOGIN_RATIO_COLUMN, default_baselines
 from dagster_project.ml.dataset import SNAPSHOT_TABLE, labelled_rows, require_columns
 from dagster_project.ml.evaluate import binary_metrics
-from dagster_project.ml.split import (
-    DEFAULT_CALIBRATION_WEEKS,
-    DEFAULT_MIN_TRAIN_WEEKS,
-    time_split,
-    weeks_needed,
-)
-from dagster_project.ml.train import (
-    DEFAULT_EARLY_STOPPING_ROUNDS,
-    DEFAULT_NUM_BOOST_ROUND,
-    TrainedModel,
-    predict_proba,
-    train_churn_model,
-)
+from dagster_project.ml.split import DEFAULT_SPLIT, SplitSpec, time_split
+from dagster_project.ml.train import DEFAULT_TRAINING, TrainedModel, TrainSpec, predict_proba, train_churn_model
 
 DEFAULT_N_ORIGINS = 5
 DEFAULT_STEP_WEEKS = 4
@@ -69,6 +58,49 @@ SPEC_TARGETS: dict[str, float] = {
     "lift_top_decile_min": 3.0,
     "lead_time_days_min": 28.0,
 }
+
+
+@dataclass(frozen=True)
+class BacktestSpec:
+    """Where the folds go: how many origins, how far apart, how long each test window, and the
+    time split every fold makes of its history (its `test_weeks` is replaced by the fold's window).
+
+    `step_weeks=None` picks the largest step up to `DEFAULT_STEP_WEEKS` that fits the history;
+    `test_weeks=None` makes each test window one step long (windows tile without overlap).
+    """
+
+    n_origins: int = DEFAULT_N_ORIGINS
+    step_weeks: int | None = None
+    test_weeks: int | None = None
+    split: SplitSpec = DEFAULT_SPLIT
+
+    def __post_init__(self) -> None:
+        if self.n_origins < 1:
+            raise ValueError(f"n_origins must be at least 1, got {self.n_origins}.")
+        if self.step_weeks is not None and self.step_weeks < 1:
+            raise ValueError(f"step_weeks must be at least 1 (or None to fit it), got {self.step_weeks}.")
+        if self.test_weeks is not None and self.test_weeks < 1:
+            raise ValueError(f"test_weeks must be at least 1, got {self.test_weeks}.")
+
+    def fold_split(self, step_weeks: int) -> SplitSpec:
+        """The time split of one fold: its test window is `test_weeks`, or one step."""
+        return replace(self.split, test_weeks=step_weeks if self.test_weeks is None else self.test_weeks)
+
+    def weeks_needed(self, horizon_days: int, step_weeks: int) -> int:
+        """Labelled weekly as_of_dates the backtest needs with this step: the first fold's full time
+        split plus (n_origins - 1) steps for the later origins."""
+        return self.fold_split(step_weeks).weeks_needed(horizon_days) + (self.n_origins - 1) * step_weeks
+
+    def largest_step(self, n_dates: int, horizon_days: int, max_step_weeks: int = DEFAULT_STEP_WEEKS) -> int | None:
+        """The largest step (<= `max_step_weeks`) for which the folds fit in `n_dates` labelled
+        weekly dates, or None when even a one-week step does not fit."""
+        for step in range(max_step_weeks, 0, -1):
+            if self.weeks_needed(horizon_days, step) <= n_dates:
+                return step
+        return None
+
+
+DEFAULT_BACKTEST = BacktestSpec()
 
 
 @dataclass(frozen=True)
@@ -168,90 +200,33 @@ class BacktestResult:
         return gains.mean().sort_values(ascending=False)
 
 
-def backtest_weeks_needed(
-    horizon_days: int,
-    n_origins: int = DEFAULT_N_ORIGINS,
-    step_weeks: int = DEFAULT_STEP_WEEKS,
-    test_weeks: int | None = None,
-    calibration_weeks: int = DEFAULT_CALIBRATION_WEEKS,
-    min_train_weeks: int = DEFAULT_MIN_TRAIN_WEEKS,
-    calibration_gap_days: int | None = None,
-) -> int:
-    """Labelled weekly as_of_dates the backtest needs: the first fold's full time split
-    (train + calibration gap + calibration + horizon gap + test) plus (n_origins - 1) steps for the
-    later origins."""
-    test_weeks = step_weeks if test_weeks is None else test_weeks
-    first_fold = weeks_needed(
-        horizon_days, test_weeks, calibration_weeks, min_train_weeks, calibration_gap_days=calibration_gap_days
-    )
-    return first_fold + (n_origins - 1) * step_weeks
-
-
-def largest_step_weeks(
-    n_dates: int,
-    horizon_days: int,
-    n_origins: int = DEFAULT_N_ORIGINS,
-    max_step_weeks: int = DEFAULT_STEP_WEEKS,
-    test_weeks: int | None = None,
-    calibration_weeks: int = DEFAULT_CALIBRATION_WEEKS,
-    min_train_weeks: int = DEFAULT_MIN_TRAIN_WEEKS,
-    calibration_gap_days: int | None = None,
-) -> int | None:
-    """The largest step (<= `max_step_weeks`) for which `n_origins` folds fit in `n_dates` labelled
-    weekly dates, or None when even a one-week step does not fit. With `test_weeks=None` the test
-    window follows the step (non-overlapping folds)."""
-    for step in range(max_step_weeks, 0, -1):
-        needed = backtest_weeks_needed(
-            horizon_days, n_origins, step, test_weeks, calibration_weeks, min_train_weeks, calibration_gap_days
-        )
-        if needed <= n_dates:
-            return step
-    return None
-
-
 def walk_forward_backtest(
     df: pd.DataFrame,
     features: Sequence[str],
     label: str,
     horizon_days: int,
-    n_origins: int = DEFAULT_N_ORIGINS,
-    step_weeks: int | None = DEFAULT_STEP_WEEKS,
-    feature_families: Mapping[str, str] | None = None,
+    spec: BacktestSpec = DEFAULT_BACKTEST,
     *,
-    test_weeks: int | None = None,
-    calibration_weeks: int = DEFAULT_CALIBRATION_WEEKS,
-    min_train_weeks: int = DEFAULT_MIN_TRAIN_WEEKS,
-    calibration_gap_days: int | None = None,
+    training: TrainSpec = DEFAULT_TRAINING,
+    feature_families: Mapping[str, str] | None = None,
     baselines: Sequence[Any] | None = None,
     login_ratio_column: str = DEFAULT_LOGIN_RATIO_COLUMN,
     segment_column: str | None = None,
     oracle_column: str | None = None,
-    params: Mapping[str, Any] | None = None,
-    num_boost_round: int = DEFAULT_NUM_BOOST_ROUND,
-    early_stopping_rounds: int | None = DEFAULT_EARLY_STOPPING_ROUNDS,
-    random_state: int = 0,
 ) -> BacktestResult:
     """Run the walk-forward backtest; see the module docstring for the fold layout.
 
-    `df` is `marts.ml_account_snapshots` (censored rows are dropped here). `step_weeks` is the
-    distance between origins; None picks the largest step up to 4 weeks that fits the history.
-    `test_weeks` defaults to `step_weeks` (non-overlapping test windows); a longer window (e.g.
-    13) gives steadier per-fold numbers at the price of overlapping folds. `baselines` defaults to
+    `df` is `marts.ml_account_snapshots` (censored rows are dropped here). `spec` places the folds
+    (a longer test window than the step, e.g. 13 weeks, gives steadier per-fold numbers at the
+    price of overlapping folds); `training` goes to `train_churn_model` as it is (fewer rounds make
+    a quick backtest). Whatever they are, every training and calibration label window still ends on
+    or before its fold's origin. `baselines` defaults to
     `baselines.default_baselines(features, login_ratio_column, segment_column)`. `oracle_column`
     names a column of true probabilities (the simulator's ground truth) scored like a model.
-    `calibration_gap_days`, `params`, `num_boost_round` and `early_stopping_rounds` go to
-    `train_churn_model` as they are (fewer rounds make a quick backtest); whatever they are, every
-    training and calibration label window still ends on or before its fold's origin.
 
-    Raises ValueError when the labelled history is too short for `n_origins` folds, saying how many
-    weekly dates are needed and how many there are.
+    Raises ValueError when the labelled history is too short for `spec.n_origins` folds, saying how
+    many weekly dates are needed and how many there are.
     """
-    if n_origins < 1:
-        raise ValueError(f"n_origins must be at least 1, got {n_origins}.")
-    if step_weeks is not None and step_weeks < 1:
-        raise ValueError(f"step_weeks must be at least 1 (or None to fit it), got {step_weeks}.")
-    if test_weeks is not None and test_weeks < 1:
-        raise ValueError(f"test_weeks must be at least 1, got {test_weeks}.")
     features = list(features)
     require_columns(df, [label, *features] + ([oracle_column] if oracle_column else []))
 
@@ -259,44 +234,22 @@ def walk_forward_backtest(
     rows = rows.assign(as_of_date=pd.to_datetime(rows["as_of_date"]))
     dates = pd.DatetimeIndex(sorted(rows["as_of_date"].unique()))
 
-    if step_weeks is None:
-        step_weeks = (
-            largest_step_weeks(
-                len(dates),
-                horizon_days,
-                n_origins,
-                DEFAULT_STEP_WEEKS,
-                test_weeks,
-                calibration_weeks,
-                min_train_weeks,
-                calibration_gap_days,
-            )
-            or 1
-        )  # nothing fits: fall through to the error below, stated for a one-week step
-    test_weeks = step_weeks if test_weeks is None else test_weeks
-    needed = backtest_weeks_needed(
-        horizon_days, n_origins, step_weeks, test_weeks, calibration_weeks, min_train_weeks, calibration_gap_days
-    )
+    # None: the largest step that fits; nothing fits: the error below, stated for a one-week step.
+    step_weeks = spec.step_weeks or spec.largest_step(len(dates), horizon_days) or 1
+    fold_split = spec.fold_split(step_weeks)
+    n_origins, test_weeks = spec.n_origins, fold_split.test_weeks
+    needed = spec.weeks_needed(horizon_days, step_weeks)
     if len(dates) < needed:
         span = f" ({dates.min().date()} to {dates.max().date()})" if len(dates) else ""
-        fits = largest_step_weeks(
-            len(dates),
-            horizon_days,
-            n_origins,
-            step_weeks,
-            test_weeks,
-            calibration_weeks,
-            min_train_weeks,
-            calibration_gap_days,
-        )
+        fits = spec.largest_step(len(dates), horizon_days, step_weeks)
         hint = f" A step of {fits} week(s) would fit." if fits else ""
         raise ValueError(
             f"Not enough labelled history in {SNAPSHOT_TABLE} for a {n_origins}-origin walk-forward "
             f"backtest: need {needed} weekly as_of_dates with a non-NULL {label!r}, found {len(dates)}{span}. "
-            f"Needed = {min_train_weeks} train + {calibration_weeks} calibration + {test_weeks} test weeks, "
-            f"the calibration and {horizon_days}-day gaps, and {n_origins - 1} steps of {step_weeks} week(s) between "
-            f"origins.{hint} Load more history, or lower n_origins / step_weeks / calibration_weeks / "
-            f"min_train_weeks."
+            f"Needed = {fold_split.min_train_weeks} train + {fold_split.calibration_weeks} calibration + "
+            f"{test_weeks} test weeks, the calibration and {horizon_days}-day gaps, and {n_origins - 1} steps of "
+            f"{step_weeks} week(s) between origins.{hint} Load more history, or lower n_origins / step_weeks / "
+            f"calibration_weeks / min_train_weeks."
         )
 
     specs = (
@@ -323,17 +276,8 @@ def walk_forward_backtest(
                 specs,
                 oracle_column,
                 feature_families,
-                {
-                    "calibration_weeks": calibration_weeks,
-                    "min_train_weeks": min_train_weeks,
-                    "calibration_gap_days": calibration_gap_days,
-                },
-                {
-                    "params": params,
-                    "random_state": random_state,
-                    "num_boost_round": num_boost_round,
-                    "early_stopping_rounds": early_stopping_rounds,
-                },
+                fold_split,
+                training,
             )
         )
 
@@ -347,11 +291,11 @@ def walk_forward_backtest(
             "n_origins": n_origins,
             "step_weeks": step_weeks,
             "test_weeks": test_weeks,
-            "calibration_weeks": calibration_weeks,
-            "min_train_weeks": min_train_weeks,
-            "calibration_gap_days": calibration_gap_days,
-            "num_boost_round": num_boost_round,
-            "early_stopping_rounds": early_stopping_rounds,
+            "calibration_weeks": fold_split.calibration_weeks,
+            "min_train_weeks": fold_split.min_train_weeks,
+            "calibration_gap_days": fold_split.calibration_gap_days,
+            "num_boost_round": training.num_boost_round,
+            "early_stopping_rounds": training.early_stopping_rounds,
             "n_labelled_dates": len(dates),
         },
     )
@@ -367,13 +311,12 @@ def _run_fold(
     specs: Sequence[Any],
     oracle_column: str | None,
     feature_families: Mapping[str, str] | None,
-    split_args: dict[str, Any],
-    train_args: dict[str, Any],
+    fold_split: SplitSpec,
+    training: TrainSpec,
 ) -> Fold:
-    test_weeks = len(test_dates)
     # The same deterministic split train_churn_model makes inside, to fit the baselines on the
     # very rows the model trained on.
-    split = time_split(cut, label, horizon_days, test_weeks=test_weeks, **split_args)
+    split = time_split(cut, label, horizon_days, fold_split)
     origin = test_dates[0]
     used_dates = pd.concat([split.train["as_of_date"], split.calibration["as_of_date"]])
     label_window_end = used_dates.max() + pd.Timedelta(days=horizon_days)
@@ -389,9 +332,8 @@ def _run_fold(
         label,
         horizon_days,
         feature_families=feature_families,
-        test_weeks=test_weeks,
-        **split_args,
-        **train_args,
+        training=training,
+        split=fold_split,
         # Stamped with the origin: the fold model is "the model we would have trained on day T",
         # and its version stays the same when the backtest is rerun on the same data.
         trained_at=pd.Timestamp(origin).tz_localize("UTC").to_pydatetime(),

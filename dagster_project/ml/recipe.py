@@ -18,43 +18,57 @@ Every challenger is saved (versions are immutable and auditable); only the champ
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from dagster_project.ml import artifacts, champion
-from dagster_project.ml.backtest import DEFAULT_N_ORIGINS, MODEL_NAME, BacktestResult, walk_forward_backtest
-from dagster_project.ml.split import DEFAULT_CALIBRATION_WEEKS, DEFAULT_MIN_TRAIN_WEEKS, DEFAULT_TEST_WEEKS
-from dagster_project.ml.train import DEFAULT_NUM_BOOST_ROUND, TrainedModel, json_safe, train_churn_model
+from dagster_project.ml.backtest import (
+    DEFAULT_BACKTEST,
+    MODEL_NAME,
+    BacktestResult,
+    BacktestSpec,
+    walk_forward_backtest,
+)
+from dagster_project.ml.split import DEFAULT_SPLIT, SplitSpec
+from dagster_project.ml.train import DEFAULT_TRAINING, TrainedModel, TrainSpec, json_safe, train_churn_model
 
-# Calibration directly follows training (the test period keeps its full one-horizon gap): with
-# 18 months of history a second gap would leave too few training weeks.
-DEFAULT_CALIBRATION_GAP_DAYS = 0
 RECIPE_METADATA_KEY = "recipe"
+# Recipes stored before the split and training settings were grouped kept them at the top level.
+_FLAT_SPLIT_KEYS = ("calibration_gap_days", "calibration_weeks", "test_weeks", "min_train_weeks")
+_FLAT_TRAIN_KEYS = ("params", "num_boost_round")
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """How a model is made (not from what data). Stored with every model it makes."""
+    """How a model is made (not from what data). Stored with every model it makes.
+
+    `split` is the deployed model's own split (its `test_weeks` is its holdout); the backtest
+    places `n_origins` folds and makes the same split in each.
+    """
 
     label: str
     horizon_days: int
-    params: Mapping[str, Any] = field(default_factory=dict)  # overrides of train.DEFAULT_PARAMS
-    num_boost_round: int = DEFAULT_NUM_BOOST_ROUND
-    calibration_gap_days: int = DEFAULT_CALIBRATION_GAP_DAYS
-    calibration_weeks: int = DEFAULT_CALIBRATION_WEEKS
-    n_origins: int = DEFAULT_N_ORIGINS
-    test_weeks: int = DEFAULT_TEST_WEEKS  # the deployed model's own holdout
-    min_train_weeks: int = DEFAULT_MIN_TRAIN_WEEKS
+    training: TrainSpec = DEFAULT_TRAINING
+    split: SplitSpec = DEFAULT_SPLIT
+    n_origins: int = DEFAULT_BACKTEST.n_origins
+
+    @property
+    def backtest_spec(self) -> BacktestSpec:
+        return BacktestSpec(n_origins=self.n_origins, split=self.split)
 
     def to_dict(self) -> dict[str, Any]:
-        return json_safe({**asdict(self), "params": dict(self.params)})
+        return json_safe(asdict(self))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Recipe:
-        return cls(**{**data, "params": dict(data.get("params") or {})})
+        data = dict(data)
+        split = data.pop("split", None) or {k: data.pop(k) for k in _FLAT_SPLIT_KEYS if k in data}
+        training = data.pop("training", None) or {k: data.pop(k) for k in _FLAT_TRAIN_KEYS if k in data}
+        training = {**training, "params": dict(training.get("params") or {})}
+        return cls(**data, split=SplitSpec(**split), training=TrainSpec(**training))
 
     def train(self, df: pd.DataFrame, features: Sequence[str], families: Mapping[str, str]) -> TrainedModel:
         """The model to deploy: trained, calibrated and tested on the newest labelled history."""
@@ -63,13 +77,9 @@ class Recipe:
             list(features),
             self.label,
             self.horizon_days,
-            params=dict(self.params),
             feature_families=families,
-            num_boost_round=self.num_boost_round,
-            calibration_gap_days=self.calibration_gap_days,
-            calibration_weeks=self.calibration_weeks,
-            test_weeks=self.test_weeks,
-            min_train_weeks=self.min_train_weeks,
+            training=self.training,
+            split=self.split,
         )
         model.metadata[RECIPE_METADATA_KEY] = self.to_dict()
         return model
@@ -87,15 +97,10 @@ class Recipe:
             list(features),
             self.label,
             self.horizon_days,
-            n_origins=self.n_origins,
-            step_weeks=None,
+            self.backtest_spec,
+            training=self.training,
             feature_families={f: families[f] for f in features},
-            calibration_gap_days=self.calibration_gap_days,
-            calibration_weeks=self.calibration_weeks,
-            min_train_weeks=self.min_train_weeks,
             oracle_column=oracle_column,
-            params=dict(self.params),
-            num_boost_round=self.num_boost_round,
         )
 
 

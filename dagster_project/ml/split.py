@@ -20,10 +20,51 @@ import pandas as pd
 
 from dagster_project.ml.dataset import SNAPSHOT_TABLE, labelled_rows
 
-DEFAULT_TEST_WEEKS = 13
-# Eight weeks of calibration leave more weeks to train on (the production recipe's setting too).
-DEFAULT_CALIBRATION_WEEKS = 8
-DEFAULT_MIN_TRAIN_WEEKS = 8
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """How labelled history is split into train / calibration / test: one object, one default each.
+
+    `test_weeks`, `calibration_weeks` and `min_train_weeks` count weekly labelled as_of_dates.
+    `gap_days` separates calibration from test (None: the label horizon, the leak-free minimum).
+    `calibration_gap_days` separates training from calibration: 0 by default, because an overlap
+    there can only flatter the calibration period, never the test period, and with 18 months of
+    history a second full gap would leave too few training weeks.
+    """
+
+    test_weeks: int = 13
+    # Eight weeks of calibration leave more weeks to train on.
+    calibration_weeks: int = 8
+    min_train_weeks: int = 8
+    gap_days: int | None = None
+    calibration_gap_days: int = 0
+
+    def __post_init__(self) -> None:
+        if min(self.test_weeks, self.calibration_weeks, self.min_train_weeks) < 1:
+            raise ValueError("test_weeks, calibration_weeks and min_train_weeks must each be at least 1.")
+        if (self.gap_days is not None and self.gap_days < 0) or self.calibration_gap_days < 0:
+            raise ValueError(
+                f"gap_days and calibration_gap_days must not be negative, got {self.gap_days} and "
+                f"{self.calibration_gap_days}."
+            )
+
+    def test_gap_days(self, horizon_days: int) -> int:
+        """Days between the last calibration date and the first test date (at least)."""
+        return horizon_days if self.gap_days is None else int(self.gap_days)
+
+    def weeks_needed(self, horizon_days: int) -> int:
+        """Weekly labelled as_of_dates the split needs: the three periods plus the two gaps.
+
+        With weekly dates, the gap of g days before the test period skips ceil(g / 7) - 1 dates (a
+        calibration date exactly g days before the first test date is allowed), and the gap of c
+        days before the calibration period skips floor(c / 7) (a training date must be strictly
+        more than c days earlier): 12 + 0 dates for the 90-day horizon and the default gaps.
+        """
+        skipped = max(math.ceil(self.test_gap_days(horizon_days) / 7) - 1, 0) + self.calibration_gap_days // 7
+        return self.test_weeks + self.calibration_weeks + self.min_train_weeks + skipped
+
+
+DEFAULT_SPLIT = SplitSpec()
 
 
 @dataclass(frozen=True)
@@ -55,81 +96,43 @@ class TimeSplit:
         return out
 
 
-def weeks_needed(
-    horizon_days: int,
-    test_weeks: int = DEFAULT_TEST_WEEKS,
-    calibration_weeks: int = DEFAULT_CALIBRATION_WEEKS,
-    min_train_weeks: int = DEFAULT_MIN_TRAIN_WEEKS,
-    gap_days: int | None = None,
-    calibration_gap_days: int | None = None,
-) -> int:
-    """Weekly labelled as_of_dates the split needs: the three periods plus the two gaps.
-
-    With weekly dates, the gap of g days before the test period skips ceil(g / 7) - 1 dates (a
-    calibration date exactly g days before the first test date is allowed), and the gap of c days
-    before the calibration period skips floor(c / 7) (a training date must be strictly more than
-    c days earlier): 12 + 12 dates for the 90-day horizon.
-    """
-    gap = horizon_days if gap_days is None else gap_days
-    cal_gap = gap if calibration_gap_days is None else calibration_gap_days
-    skipped = max(math.ceil(gap / 7) - 1, 0) + max(cal_gap // 7, 0)
-    return test_weeks + calibration_weeks + min_train_weeks + skipped
-
-
-def time_split(
-    df: pd.DataFrame,
-    label: str,
-    horizon_days: int,
-    test_weeks: int = DEFAULT_TEST_WEEKS,
-    calibration_weeks: int = DEFAULT_CALIBRATION_WEEKS,
-    min_train_weeks: int = DEFAULT_MIN_TRAIN_WEEKS,
-    gap_days: int | None = None,
-    calibration_gap_days: int | None = None,
-) -> TimeSplit:
+def time_split(df: pd.DataFrame, label: str, horizon_days: int, spec: SplitSpec = DEFAULT_SPLIT) -> TimeSplit:
     """Split the labelled rows of `df` by `as_of_date` into train, calibration and test.
 
-    test        = the last `test_weeks` labelled as_of_dates;
-    calibration = the last `calibration_weeks` dates at least `gap_days` before the first test date;
-    train       = every date at least `gap_days` before the first calibration date.
-    `gap_days` defaults to `horizon_days`; `calibration_gap_days` (between train and calibration)
-    defaults to `gap_days`. A smaller one keeps more training history when it is short: an overlap
-    there can only flatter the calibration period, never the test period.
+    test        = the last `spec.test_weeks` labelled as_of_dates;
+    calibration = the last `spec.calibration_weeks` dates at least the test gap before the first
+                  test date;
+    train       = every date more than `spec.calibration_gap_days` before the first calibration date.
     Rows with a NULL label are dropped first (censored).
     Raises ValueError when there is too little history, saying how many weeks are needed.
     """
     if horizon_days <= 0:
         raise ValueError(f"horizon_days must be positive, got {horizon_days}.")
-    if min(test_weeks, calibration_weeks, min_train_weeks) < 1:
-        raise ValueError("test_weeks, calibration_weeks and min_train_weeks must each be at least 1.")
-    gap = horizon_days if gap_days is None else int(gap_days)
-    if gap < 0:
-        raise ValueError(f"gap_days must not be negative, got {gap_days}.")
-
+    gap = spec.test_gap_days(horizon_days)
     rows = labelled_rows(df, label, horizon_days)
     as_of = pd.to_datetime(rows["as_of_date"])
     dates = pd.DatetimeIndex(sorted(as_of.unique()))
-    needed = weeks_needed(horizon_days, test_weeks, calibration_weeks, min_train_weeks, gap, calibration_gap_days)
+    needed = spec.weeks_needed(horizon_days)
 
     def too_short(reason: str) -> ValueError:
         return ValueError(
             f"Not enough labelled history in {SNAPSHOT_TABLE} for a time-aware split ({reason}): "
             f"need at least {needed} weekly as_of_dates with a non-NULL {label!r} "
-            f"({min_train_weeks} train + {calibration_weeks} calibration + {test_weeks} test weeks, "
-            f"and the gaps before calibration and test), found {len(dates)}"
+            f"({spec.min_train_weeks} train + {spec.calibration_weeks} calibration + {spec.test_weeks} test "
+            f"weeks, and the gaps before calibration and test), found {len(dates)}"
             + (f" ({dates.min().date()} to {dates.max().date()})" if len(dates) else "")
             + ". Load more history, or shorten test_weeks / calibration_weeks."
         )
 
-    if len(dates) < test_weeks:
+    if len(dates) < spec.test_weeks:
         raise too_short("not even the test period fits")
-    test_dates = dates[-test_weeks:]
+    test_dates = dates[-spec.test_weeks :]
     cal_pool = dates[dates <= test_dates[0] - pd.Timedelta(days=gap)]
-    if len(cal_pool) < calibration_weeks:
+    if len(cal_pool) < spec.calibration_weeks:
         raise too_short("the calibration period does not fit")
-    cal_dates = cal_pool[-calibration_weeks:]
-    cal_gap = gap if calibration_gap_days is None else int(calibration_gap_days)
-    train_dates = dates[dates < cal_dates[0] - pd.Timedelta(days=cal_gap)]
-    if len(train_dates) < min_train_weeks:
+    cal_dates = cal_pool[-spec.calibration_weeks :]
+    train_dates = dates[dates < cal_dates[0] - pd.Timedelta(days=spec.calibration_gap_days)]
+    if len(train_dates) < spec.min_train_weeks:
         raise too_short(f"only {len(train_dates)} training weeks remain")
 
     return TimeSplit(

@@ -21,7 +21,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,12 +41,7 @@ from dagster_project.ml.dataset import (
     validate_feature_families,
 )
 from dagster_project.ml.evaluate import ECE_BINS, binary_metrics
-from dagster_project.ml.split import (
-    DEFAULT_CALIBRATION_WEEKS,
-    DEFAULT_MIN_TRAIN_WEEKS,
-    DEFAULT_TEST_WEEKS,
-    time_split,
-)
+from dagster_project.ml.split import DEFAULT_SPLIT, SplitSpec, time_split
 
 # Small-tabular defaults: shallow trees, strong leaf minimum and row/feature subsampling keep a
 # model on a few thousand accounts from memorising individual accounts. deterministic +
@@ -73,6 +68,23 @@ DEFAULT_NUM_BOOST_ROUND = 100
 # Off by default: on a few hundred churners, log loss on the calibration period stops the shallow
 # trees after a few dozen rounds, well before their ranking stops improving (measured).
 DEFAULT_EARLY_STOPPING_ROUNDS: int | None = None
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """How the booster is fitted: overrides of `DEFAULT_PARAMS`, rounds, early stopping, seed."""
+
+    params: Mapping[str, Any] = field(default_factory=dict)
+    num_boost_round: int = DEFAULT_NUM_BOOST_ROUND
+    early_stopping_rounds: int | None = DEFAULT_EARLY_STOPPING_ROUNDS
+    random_state: int = 0
+
+    def lightgbm_params(self) -> dict[str, Any]:
+        """The full LightGBM parameters: defaults, the seed, then the overrides."""
+        return {**DEFAULT_PARAMS, "seed": int(self.random_state), **dict(self.params)}
+
+
+DEFAULT_TRAINING = TrainSpec()
 
 
 @dataclass(frozen=True)
@@ -186,23 +198,18 @@ def train_churn_model(
     features: Sequence[str],
     label: str,
     horizon_days: int,
-    params: Mapping[str, Any] | None = None,
-    random_state: int = 0,
     *,
     feature_families: Mapping[str, str] | None = None,
-    num_boost_round: int = DEFAULT_NUM_BOOST_ROUND,
-    early_stopping_rounds: int | None = DEFAULT_EARLY_STOPPING_ROUNDS,
-    test_weeks: int = DEFAULT_TEST_WEEKS,
-    calibration_weeks: int = DEFAULT_CALIBRATION_WEEKS,
-    min_train_weeks: int = DEFAULT_MIN_TRAIN_WEEKS,
-    calibration_gap_days: int | None = None,
+    training: TrainSpec = DEFAULT_TRAINING,
+    split: SplitSpec = DEFAULT_SPLIT,
     model_name: str | None = None,
     trained_at: datetime | None = None,
 ) -> TrainedModel:
     """Train LightGBM on the train period, calibrate on the calibration period, evaluate on test.
 
-    `df` is `marts.ml_account_snapshots` (all rows; censored ones are dropped here). `params`
-    override `DEFAULT_PARAMS`. `feature_families` (feature -> family) is stored with the model so
+    `df` is `marts.ml_account_snapshots` (all rows; censored ones are dropped here). `training`
+    says how the booster is fitted, `split` how the history is cut into periods.
+    `feature_families` (feature -> family) is stored with the model so
     scoring can compute sub-scores. Works for any 0/1 label (e.g. `expanded_within_90d`); the
     version prefix is derived from the label unless `model_name` is given.
     Raises ValueError for missing columns, too little history, or a period without both classes.
@@ -219,16 +226,8 @@ def train_churn_model(
             f"{SNAPSHOT_TABLE}: the model has nothing to learn. Check the label definition in dbt "
             f"(e.g. the churn definition and grace period) or load more history."
         )
-    split = time_split(
-        labelled,
-        label,
-        horizon_days,
-        test_weeks=test_weeks,
-        calibration_weeks=calibration_weeks,
-        min_train_weeks=min_train_weeks,
-        calibration_gap_days=calibration_gap_days,
-    )
-    for name, frame in (("train", split.train), ("calibration", split.calibration)):
+    periods = time_split(labelled, label, horizon_days, split)
+    for name, frame in (("train", periods.train), ("calibration", periods.calibration)):
         positives = int(frame[label].sum())
         if positives == 0 or positives == len(frame):
             cls = "positive (1)" if positives == 0 else "negative (0)"
@@ -238,15 +237,16 @@ def train_churn_model(
                 f"{'trained' if name == 'train' else 'calibrated'}. Load more history or check the label."
             )
 
-    categories = learn_categories(split.train, features)
-    x_train = prepare_matrix(split.train, features, categories)
-    x_cal = prepare_matrix(split.calibration, features, categories)
-    x_test = prepare_matrix(split.test, features, categories)
-    y_train = split.train[label].to_numpy()
-    y_cal = split.calibration[label].to_numpy()
-    y_test = split.test[label].to_numpy()
+    categories = learn_categories(periods.train, features)
+    x_train = prepare_matrix(periods.train, features, categories)
+    x_cal = prepare_matrix(periods.calibration, features, categories)
+    x_test = prepare_matrix(periods.test, features, categories)
+    y_train = periods.train[label].to_numpy()
+    y_cal = periods.calibration[label].to_numpy()
+    y_test = periods.test[label].to_numpy()
 
-    full_params = {**DEFAULT_PARAMS, "seed": int(random_state), **(params or {})}
+    full_params = training.lightgbm_params()
+    num_boost_round, early_stopping_rounds = training.num_boost_round, training.early_stopping_rounds
     train_set = lgb.Dataset(x_train, y_train, categorical_feature=list(categories) or "auto", free_raw_data=False)
     cal_set = lgb.Dataset(x_cal, y_cal, reference=train_set)
     fitted = lgb.train(
@@ -267,7 +267,7 @@ def train_churn_model(
     raw_test = booster.predict(x_test)
     calibrated_test = calibrator(raw_test)
 
-    used = pd.concat([split.train, split.calibration, split.test])
+    used = pd.concat([periods.train, periods.calibration, periods.test])
     fingerprint = data_fingerprint(used, [*ID_COLUMNS, label, *sorted(features)])
     trained_at = (trained_at or clock.now_utc()).astimezone(UTC)
     name = model_name or _model_name(label)
@@ -285,9 +285,9 @@ def train_churn_model(
         "model_name": name,
         "label": label,
         "horizon_days": int(horizon_days),
-        "gap_days": split.gap_days,
+        "gap_days": periods.gap_days,
         "trained_at": trained_at.isoformat(timespec="seconds"),
-        "windows": split.summary(),
+        "windows": periods.summary(),
         "base_rate": float(y_train.mean()),
         "metrics": binary_metrics(y_test, calibrated_test),
         "metrics_raw": binary_metrics(y_test, raw_test),
@@ -304,7 +304,7 @@ def train_churn_model(
         "num_boost_round": int(num_boost_round),
         "early_stopping_rounds": int(early_stopping_rounds) if early_stopping_rounds else None,
         "best_iteration": best_iteration,
-        "random_state": int(random_state),
+        "random_state": int(training.random_state),
     }
     return TrainedModel(
         booster=booster,

@@ -17,15 +17,17 @@ import pytest
 
 from dagster_project.health.lead_time import lead_times, median_of_flagged, out_of_sample_history
 from dagster_project.ml.backtest import (
+    DEFAULT_BACKTEST,
     MODEL_NAME,
     ORACLE_NAME,
     SPEC_TARGETS,
-    backtest_weeks_needed,
+    BacktestSpec,
     check_targets,
-    largest_step_weeks,
     walk_forward_backtest,
 )
 from dagster_project.ml.baselines import HistoricalRate, LoginDropRule
+from dagster_project.ml.split import SplitSpec
+from dagster_project.ml.train import TrainSpec
 
 LABEL = "churned_within_28d"
 HORIZON = 28
@@ -49,11 +51,25 @@ FAMILIES = {
     "plan": "billing",
     "region": "firmographic",
 }
-# Small folds: 6 train + 6 calibration weeks, 28-day gaps (3 skipped weeks), 4 test weeks. One
-# LightGBM thread: on a busy 2-core machine OpenMP threads wait on each other and run slower.
-SMALL = {"calibration_weeks": 6, "min_train_weeks": 6, "num_boost_round": 150, "params": {"num_threads": 1}}
+# Small folds: 6 train + 6 calibration weeks, 28-day gaps (3 skipped weeks) before calibration and
+# before test, 4 test weeks. One LightGBM thread: on a busy 2-core machine OpenMP threads wait on
+# each other and run slower.
+SMALL_SPLIT = SplitSpec(calibration_weeks=6, min_train_weeks=6, calibration_gap_days=HORIZON)
+SMALL = {"training": TrainSpec(params={"num_threads": 1}, num_boost_round=150)}
 # For tests about the fold mechanics, not model quality.
-QUICK = {**SMALL, "num_boost_round": 20}
+QUICK = {"training": TrainSpec(params={"num_threads": 1}, num_boost_round=20)}
+
+
+def folds(n_origins: int = 5, step_weeks: int | None = None, split: SplitSpec = SMALL_SPLIT) -> BacktestSpec:
+    return BacktestSpec(n_origins=n_origins, step_weeks=step_weeks, split=split)
+
+
+def backtest_weeks_needed(step_weeks: int, split: SplitSpec = SMALL_SPLIT) -> int:
+    return folds(split=split).weeks_needed(HORIZON, step_weeks)
+
+
+def largest_step_weeks(n_dates: int) -> int | None:
+    return folds().largest_step(n_dates, HORIZON)
 
 
 def make_snapshots(n_accounts: int = 400, n_weeks: int = 60, seed: int = 0, horizon: int = HORIZON) -> pd.DataFrame:
@@ -112,8 +128,7 @@ def result(snapshots):
         FEATURES,
         LABEL,
         HORIZON,
-        n_origins=5,
-        step_weeks=4,
+        folds(5, 4),
         feature_families=FAMILIES,
         oracle_column="oracle",
         **SMALL,
@@ -162,40 +177,42 @@ def test_test_rows_are_labelled_only(result):
 
 def test_too_short_history_raises_with_needed_and_available():
     short = make_snapshots(n_accounts=50, n_weeks=40)
-    needed = backtest_weeks_needed(HORIZON, 5, 4, None, 6, 6)
+    needed = backtest_weeks_needed(4)
     with pytest.raises(ValueError, match=rf"need {needed} weekly as_of_dates .* found 36 "):
-        walk_forward_backtest(short, FEATURES, LABEL, HORIZON, n_origins=5, step_weeks=4, **QUICK)
+        walk_forward_backtest(short, FEATURES, LABEL, HORIZON, folds(5, 4), **QUICK)
 
 
 def test_default_horizon_needs_a_long_history():
-    # 90-day horizon, defaults: 8 train + 8 calibration + 4 test + 2 x 12 gap weeks + 4 x 4 steps.
-    assert backtest_weeks_needed(90) == 60
-    df = make_snapshots(n_accounts=30, n_weeks=70, horizon=90).rename(columns={LABEL: "churned_within_90d"})
-    with pytest.raises(ValueError, match="need 60 weekly as_of_dates .* found 57 .*A step of 3 week"):
-        walk_forward_backtest(df, FEATURES, "churned_within_90d", 90)
+    # 90-day horizon, defaults: 8 train + 8 calibration + 4 test + 12 gap weeks before the test
+    # (none before calibration) + 4 x 4 steps.
+    assert DEFAULT_BACKTEST.weeks_needed(90, 4) == 48
+    df = make_snapshots(n_accounts=30, n_weeks=58, horizon=90).rename(columns={LABEL: "churned_within_90d"})
+    with pytest.raises(ValueError, match="need 48 weekly as_of_dates .* found 45 .*A step of 3 week"):
+        walk_forward_backtest(df, FEATURES, "churned_within_90d", 90, BacktestSpec(step_weeks=4))
 
 
 def test_step_none_picks_the_largest_step_that_fits():
     # 6 train + 4 skipped + 6 calibration + 3 skipped weeks before the first origin, then 5 test
     # windows of `step` weeks.
-    assert [backtest_weeks_needed(HORIZON, 5, s, None, 6, 6) for s in (1, 2, 3, 4)] == [24, 29, 34, 39]
-    assert largest_step_weeks(36, HORIZON, 5, 4, None, 6, 6) == 3
-    assert largest_step_weeks(22, HORIZON, 5, 4, None, 6, 6) is None
+    assert [backtest_weeks_needed(s) for s in (1, 2, 3, 4)] == [24, 29, 34, 39]
+    assert largest_step_weeks(36) == 3
+    assert largest_step_weeks(22) is None
     df = make_snapshots(n_accounts=120, n_weeks=44)
     df["as_of_date"] = df["as_of_date"].dt.date  # DuckDB DATE columns can arrive as datetime.date
-    res = walk_forward_backtest(df, FEATURES, LABEL, HORIZON, step_weeks=None, **QUICK)
-    assert res.settings["step_weeks"] == largest_step_weeks(40, HORIZON, 5, 4, None, 6, 6)
+    res = walk_forward_backtest(df, FEATURES, LABEL, HORIZON, folds(), **QUICK)
+    assert res.settings["step_weeks"] == largest_step_weeks(40)
     assert len(res.folds) == 5
 
 
 def test_a_shorter_calibration_gap_still_respects_the_origin_gap():
     df = make_snapshots(n_accounts=120, n_weeks=40)
-    res = walk_forward_backtest(df, FEATURES, LABEL, HORIZON, step_weeks=None, calibration_gap_days=7, **QUICK)
+    seven = SplitSpec(calibration_weeks=6, min_train_weeks=6, calibration_gap_days=7)
+    res = walk_forward_backtest(df, FEATURES, LABEL, HORIZON, folds(split=seven), **QUICK)
     for fold in res.folds:
         assert fold.label_window_end_date <= fold.origin_date
         assert fold.train_end_date < fold.calibration_start_date - pd.Timedelta(days=7)
     # The shorter gap leaves room for longer steps than the default gap would.
-    assert res.settings["step_weeks"] > (largest_step_weeks(36, HORIZON, 5, 4, None, 6, 6) or 0)
+    assert res.settings["step_weeks"] > (largest_step_weeks(36) or 0)
 
 
 # --- metrics ----------------------------------------------------------------------------------
@@ -241,8 +258,7 @@ def test_custom_baselines_and_no_oracle():
         FEATURES,
         LABEL,
         HORIZON,
-        n_origins=5,
-        step_weeks=2,
+        folds(5, 2),
         baselines=[HistoricalRate(segment_column="plan", name="rate_by_plan"), LoginDropRule()],
         **QUICK,
     )
@@ -256,7 +272,7 @@ def test_custom_baselines_and_no_oracle():
 def test_duplicate_baseline_names_raise(snapshots):
     with pytest.raises(ValueError, match="unique"):
         walk_forward_backtest(
-            snapshots, FEATURES, LABEL, HORIZON, baselines=[HistoricalRate(), HistoricalRate()], **QUICK
+            snapshots, FEATURES, LABEL, HORIZON, folds(), baselines=[HistoricalRate(), HistoricalRate()], **QUICK
         )
 
 

@@ -12,6 +12,8 @@ import pytest
 from dagster_project.ml.artifacts import champion_version, load_model
 from dagster_project.ml.champion import should_promote
 from dagster_project.ml.recipe import Recipe, retrain
+from dagster_project.ml.split import SplitSpec
+from dagster_project.ml.train import TrainSpec
 
 CHAMPION = {"auc": 0.85, "brier": 0.060}
 LABEL = "churned_within_28d"
@@ -73,11 +75,8 @@ def _recipe(**overrides) -> Recipe:
     small = dict(
         label=LABEL,
         horizon_days=28,
-        calibration_weeks=6,
-        min_train_weeks=6,
-        test_weeks=4,
-        num_boost_round=30,
-        params={"num_threads": 1},
+        split=SplitSpec(calibration_weeks=6, min_train_weeks=6, test_weeks=4),
+        training=TrainSpec(params={"num_threads": 1}, num_boost_round=30),
     )
     return Recipe(**{**small, **overrides})
 
@@ -113,7 +112,7 @@ def test_worse_recipe_is_saved_but_not_promoted(tmp_path: Path):
     df = tiny_snapshots()
     champion = retrain(_recipe(), df, list(FAMILIES), FAMILIES, tmp_path)
     # Leaves of 100,000 rows: the trees cannot split, every account gets the same score.
-    crippled = _recipe(params={"num_threads": 1, "min_data_in_leaf": 100_000})
+    crippled = _recipe(training=TrainSpec(params={"num_threads": 1, "min_data_in_leaf": 100_000}, num_boost_round=30))
     challenger = retrain(crippled, df, list(FAMILIES), FAMILIES, tmp_path)
     assert challenger.champion_backtest is not None  # the champion's recipe was backtested again
     assert challenger.champion_backtest.summary().loc["lightgbm", "auc"] == pytest.approx(

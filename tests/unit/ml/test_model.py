@@ -21,7 +21,14 @@ from dagster_project.ml.dataset import latest_snapshot, prepare_matrix
 from dagster_project.ml.evaluate import binary_metrics
 from dagster_project.ml.explain import BIAS_COLUMN, contributions, family_subscores, feature_label, top_drivers
 from dagster_project.ml.split import time_split
-from dagster_project.ml.train import DEFAULT_PARAMS, IsotonicCalibrator, predict_proba, predict_raw, train_churn_model
+from dagster_project.ml.train import (
+    DEFAULT_PARAMS,
+    IsotonicCalibrator,
+    TrainSpec,
+    predict_proba,
+    predict_raw,
+    train_churn_model,
+)
 
 LABEL = "churned_within_90d"
 HORIZON = 90
@@ -120,7 +127,9 @@ def test_training_is_deterministic(model, snapshots):
 def test_the_version_tells_two_models_of_one_second_apart(snapshots):
     at = datetime(2026, 11, 23, 5, tzinfo=UTC)
     same = [train_churn_model(snapshots, FEATURES, LABEL, HORIZON, trained_at=at) for _ in range(2)]
-    other = train_churn_model(snapshots, FEATURES, LABEL, HORIZON, params={"min_data_in_leaf": 50}, trained_at=at)
+    other = train_churn_model(
+        snapshots, FEATURES, LABEL, HORIZON, training=TrainSpec(params={"min_data_in_leaf": 50}), trained_at=at
+    )
     assert same[0].version == same[1].version  # the same data and settings: the same model
     assert other.version != same[0].version  # other settings on the same data: another model
     assert other.metadata["data_fingerprint"] == same[0].metadata["data_fingerprint"]
