@@ -23,6 +23,7 @@ from dagster_project.ml.explain import BIAS_COLUMN, contributions, family_subsco
 from dagster_project.ml.split import time_split
 from dagster_project.ml.train import (
     DEFAULT_PARAMS,
+    PLATT_WEIGHT,
     IsotonicCalibrator,
     TrainSpec,
     predict_proba,
@@ -162,12 +163,14 @@ def test_expansion_label_gets_its_own_version_prefix(snapshots):
 # --- calibration ----------------------------------------------------------------------------
 
 
-def test_calibrated_probabilities_are_monotone_in_raw_score(model, snapshots):
+def test_calibrated_probabilities_are_strictly_monotone_in_raw_score(model, snapshots):
     raw = predict_raw(model, snapshots)
     calibrated = predict_proba(model, snapshots)
-    assert ((calibrated >= 0) & (calibrated <= 1)).all()
+    assert ((calibrated > 0) & (calibrated < 1)).all()  # never exactly 0 or 1
     order = np.argsort(raw, kind="stable")
-    assert (np.diff(calibrated[order]) >= 0).all()
+    steps, raw_steps = np.diff(calibrated[order]), np.diff(raw[order])
+    assert (steps[raw_steps > 0] > 0).all()  # distinct raw scores keep distinct probabilities
+    assert (steps[raw_steps == 0] == 0).all()
 
 
 def test_calibration_does_not_worsen_ece_on_test(model):
@@ -181,13 +184,31 @@ def test_calibration_keeps_the_ranking(model):
 
 def test_centred_isotonic_on_a_tiny_example():
     # PAVA gives 0 | 0.5, 0.5 | 1; the middle block's knot sits at its centroid 0.25.
-    calibrator = IsotonicCalibrator.fit(np.array([0.1, 0.2, 0.3, 0.4]), np.array([0, 1, 0, 1]))
-    np.testing.assert_allclose(calibrator.x, [0.1, 0.25, 0.4])
-    np.testing.assert_allclose(calibrator.y, [0.0, 0.5, 1.0])
-    np.testing.assert_allclose(calibrator(np.array([0.0, 0.2, 0.25, 0.3, 0.9])), [0.0, 1 / 3, 0.5, 2 / 3, 1.0])
-    restored = IsotonicCalibrator.from_dict(json.loads(json.dumps(calibrator.to_dict())))
-    np.testing.assert_array_equal(restored.x, calibrator.x)
-    np.testing.assert_array_equal(restored.y, calibrator.y)
+    raw, y = np.array([0.1, 0.2, 0.3, 0.4]), np.array([0, 1, 0, 1])
+    plain = IsotonicCalibrator.fit(raw, y, weight=0.0)
+    np.testing.assert_allclose(plain.x, [0.1, 0.25, 0.4])
+    np.testing.assert_allclose(plain.y, [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(plain(np.array([0.0, 0.2, 0.25, 0.3, 0.9])), [0.0, 1 / 3, 0.5, 2 / 3, 1.0])
+    smoothed = IsotonicCalibrator.fit(raw, y)
+    probe = np.array([0.0, 0.01, 0.05, 0.2, 0.25, 0.3, 0.9, 0.99, 1.0])
+    out = smoothed(probe)
+    assert ((out > 0) & (out < 1)).all() and (np.diff(out) > 0).all()  # flat ends are gone
+    np.testing.assert_allclose(out, plain(probe), atol=PLATT_WEIGHT)  # and the isotonic fit still leads
+    restored = IsotonicCalibrator.from_dict(json.loads(json.dumps(smoothed.to_dict())))
+    np.testing.assert_array_equal(restored(probe), out)
+
+
+def test_platt_part_follows_the_outcome_rate():
+    rng = np.random.default_rng(3)
+    raw = rng.uniform(0.01, 0.99, 5000)
+    y = rng.binomial(1, raw)  # raw is already calibrated: the Platt map is close to the identity
+    intercept, slope = IsotonicCalibrator.fit(raw, y).platt
+    assert abs(intercept) < 0.15 and abs(slope - 1) < 0.1
+
+
+def test_a_saved_plain_isotonic_calibrator_still_loads():
+    old = {"method": "centred_isotonic", "x": [0.1, 0.4], "y": [0.0, 1.0]}
+    np.testing.assert_allclose(IsotonicCalibrator.from_dict(old)(np.array([0.0, 0.25, 1.0])), [0.0, 0.5, 1.0])
 
 
 # --- failure cases --------------------------------------------------------------------------
