@@ -28,19 +28,14 @@ exactly the rule's; only the calibration metrics become fair.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from threadpoolctl import threadpool_limits
 
-from dagster_project.ml.dataset import SNAPSHOT_TABLE, learn_categories, prepare_matrix, require_columns
+from dagster_project.ml.dataset import SNAPSHOT_TABLE, require_columns
+from dagster_project.ml.linear import DEFAULT_CS, fit_linear
 
 Scorer = Callable[[pd.DataFrame], np.ndarray]
 
@@ -152,109 +147,29 @@ class LoginDropRule:
 class LogisticBaseline:
     """L2 logistic regression on `features`: the strongest "simple" model a data scientist would try.
 
-    Numeric features: +/-inf to missing, signed log (sign(x) * log(1 + |x|), so a handful of
-    accounts with 100x the usual events or MRR do not dominate a linear model; a no-op in spirit
-    for ratios and shares), median imputation with a missing-indicator column (so "never answered
-    NPS" is a signal, not the median), then standardization so one L2 penalty treats every feature
-    alike. Categoricals: one-hot with a level for missing; levels unseen in training score as
-    all-zero. Class weights are not balanced, to keep probabilities calibrated (Brier and ECE are
-    judged too).
-
-    The penalty matters more than anything else here: weekly snapshots repeat each account ~50
-    times, so the effective sample is the number of accounts, and an lbfgs fit with sklearn's
-    default C = 1 memorises them (on the simulator: train AUC 0.93, test 0.55). With `C=None` the
-    penalty is chosen from `Cs` by log loss on the `validation` rows passed to `fit` (in the
-    backtest, the calibration period the LightGBM model is calibrated on, so both models see the
-    same data); without validation rows `DEFAULT_C` is used. The chosen C is reported as
-    `scorer.params`.
+    The model and its preprocessing are `linear.fit_linear` (signed log, median imputation with
+    missing indicators, standardization, one-hot categoricals). Class weights are not balanced, to
+    keep probabilities calibrated (Brier and ECE are judged too). With `C=None` the penalty is
+    chosen from `Cs` by log loss on the `validation` rows passed to `fit` (in the backtest, the
+    calibration period the model is calibrated on, so both see the same data). The chosen C is
+    reported as `scorer.params`.
     """
 
     features: Sequence[str]
     C: float | None = None
-    Cs: Sequence[float] = (1.0, 0.1, 0.01, 0.001, 0.0001)
+    Cs: Sequence[float] = DEFAULT_CS
     signed_log: bool = True
-    max_iter: int = 2000
     name: str = "logistic_regression"
 
-    DEFAULT_C = 0.01
-
-    def _frames(self, df: pd.DataFrame, categories: Mapping[str, Sequence[str]]) -> pd.DataFrame:
-        # prepare_matrix gives exactly the model's typing: numbers as float64, text as categories
-        # with the training levels (unseen levels -> missing). sklearn wants plain objects.
-        matrix = prepare_matrix(df, list(self.features), categories)
-        for name in categories:
-            matrix[name] = matrix[name].astype(object).where(matrix[name].notna(), _MISSING_LEVEL)
-        numeric = [f for f in self.features if f not in categories]
-        if numeric:
-            values = matrix[numeric].replace([np.inf, -np.inf], np.nan)
-            matrix[numeric] = np.sign(values) * np.log1p(values.abs()) if self.signed_log else values
-        return matrix
-
-    def _preprocessor(self, numeric: list[str], categorical: list[str]) -> ColumnTransformer:
-        steps = []
-        if numeric:
-            steps.append(
-                (
-                    "numeric",
-                    make_pipeline(
-                        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                        StandardScaler(),
-                    ),
-                    numeric,
-                )
-            )
-        if categorical:
-            steps.append(("categorical", OneHotEncoder(handle_unknown="ignore"), categorical))
-        return ColumnTransformer(steps)
-
     def fit(self, train: pd.DataFrame, label: str, validation: pd.DataFrame | None = None) -> Scorer:
-        """Fit imputation, scaling, one-hot and the logistic regression on `train` (the penalty
-        tuned on `validation` when C is None, see the class docstring); return the scorer."""
-        y = _labels(train, label)
-        if y.min() == y.max():
-            raise ValueError(
-                f"The logistic baseline needs both classes of {label!r} in its training rows; "
-                f"all {len(y)} are {int(y[0])}."
-            )
-        features = list(self.features)
-        categories = learn_categories(train, features)
-        numeric = [f for f in features if f not in categories]
-        categorical = [f for f in features if f in categories]
-
-        candidates = [self.C] if self.C is not None else list(self.Cs)
-        y_val = _labels(validation, label) if validation is not None and len(validation) else None
-        if self.C is None and (y_val is None or y_val.min() == y_val.max()):
-            candidates = [self.DEFAULT_C]  # nothing to tune on
-
-        # One BLAS thread: the problem is tiny, and on a busy 2-core machine (Dagster running
-        # other steps) multi-threaded OpenBLAS spins and made these fits ~10x slower.
-        with threadpool_limits(limits=1, user_api="blas"):
-            # The preprocessing does not depend on C: fit and apply it once, then only the
-            # regression is refitted per candidate penalty.
-            prepare = self._preprocessor(numeric, categorical)
-            x_train = prepare.fit_transform(self._frames(train, categories))
-            x_val = prepare.transform(self._frames(validation, categories)) if len(candidates) > 1 else None
-            best: tuple[float, float, LogisticRegression] | None = None
-            # Strongest penalty first: those fits converge fastest, and the validation loss along
-            # the path is (near) unimodal, so once it rises the weaker, slower fits are skipped.
-            for C in sorted(candidates):
-                model = LogisticRegression(C=C, max_iter=self.max_iter).fit(x_train, y)
-                if x_val is None:
-                    best = (0.0, C, model)
-                    break
-                p = np.clip(model.predict_proba(x_val)[:, 1], 1e-6, 1 - 1e-6)
-                loss = float(-np.mean(y_val * np.log(p) + (1 - y_val) * np.log(1 - p)))
-                if best is not None and loss > best[0]:
-                    break
-                best = (loss, C, model)
-        _, chosen_C, fitted = best
-        pipeline = Pipeline([("prepare", prepare), ("model", fitted)])
+        """Fit on `train` (the penalty tuned on `validation` when C is None); return the scorer."""
+        _labels(train, label)  # labelled rows only, with a message that says so
+        model = fit_linear(train, self.features, label, validation, self.C, self.Cs, self.signed_log)
 
         def score(df: pd.DataFrame) -> np.ndarray:
-            with threadpool_limits(limits=1, user_api="blas"):
-                return pipeline.predict_proba(self._frames(df, categories))[:, 1]
+            return model.predict(df)
 
-        score.params = {"C": chosen_C}  # type: ignore[attr-defined]
+        score.params = {"C": model.C}  # type: ignore[attr-defined]
         return score
 
 

@@ -14,6 +14,7 @@ from dagster_project.ml.baselines import (
     login_drop_flag,
 )
 from dagster_project.ml.evaluate import binary_metrics
+from dagster_project.ml.linear import DEFAULT_C
 
 LABEL = "churned_within_90d"
 
@@ -102,7 +103,7 @@ def test_logistic_penalty_is_tuned_on_the_validation_rows():
     assert tuned.params == {"C": 0.01}
     fixed = LogisticBaseline(features, C=0.5).fit(train, LABEL, validation)
     assert fixed.params == {"C": 0.5}
-    assert LogisticBaseline(features).fit(train, LABEL).params == {"C": LogisticBaseline.DEFAULT_C}
+    assert LogisticBaseline(features).fit(train, LABEL).params == {"C": DEFAULT_C}
 
 
 def test_logistic_baseline_refuses_censored_or_single_class_training_rows():
