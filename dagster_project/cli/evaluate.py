@@ -34,7 +34,7 @@ from dagster_project.ml.snapshots import (
     read_snapshots,
 )
 from dagster_project.ml.split import SplitSpec
-from dagster_project.ml.train import DEFAULT_TRAINING, TrainSpec
+from dagster_project.ml.train import CANDIDATE_KINDS, DEFAULT_TRAINING, TrainSpec
 
 DEFAULT_LABEL = CHURN_LABEL
 
@@ -102,6 +102,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help='JSON overrides of the LightGBM params, e.g. \'{"num_leaves": 7, "num_threads": 1}\'',
     )
+    parser.add_argument(
+        "--candidates",
+        nargs="+",
+        choices=CANDIDATE_KINDS,
+        default=list(CANDIDATE_KINDS),
+        help="model kinds to backtest; the best mean AUC is chosen, as in production (default: all)",
+    )
     parser.add_argument("--login-ratio-column", default=DEFAULT_LOGIN_RATIO_COLUMN)
     parser.add_argument(
         "--segment-column",
@@ -128,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         args.horizon_days,
         BacktestSpec(n_origins=args.n_origins, step_weeks=args.step_weeks, test_weeks=args.test_weeks, split=split),
         training=TrainSpec(params=args.lgbm_params or {}, num_boost_round=args.num_boost_round),
+        candidates=args.candidates,
         feature_families=families,
         login_ratio_column=args.login_ratio_column,
         segment_column=args.segment_column,
@@ -155,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     tuned = [f.baseline_params.get("logistic_regression", {}).get("C") for f in result.folds]
     if any(c is not None for c in tuned):
         print(f"logistic regression penalty C per fold (tuned on the calibration period): {tuned}")
+    print(result.choice)
     print()
     summary = result.summary()
     print(model_report.summary_table(result).to_string())

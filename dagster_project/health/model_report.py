@@ -12,7 +12,7 @@ import pandas as pd
 from dagster_project.health import schemas
 from dagster_project.health.lead_time import backtest_lead_times
 from dagster_project.ml import plots
-from dagster_project.ml.backtest import MODEL_NAME, ORACLE_NAME, BacktestResult, check_targets
+from dagster_project.ml.backtest import ORACLE_NAME, BacktestResult, check_targets
 from dagster_project.ml.recipe import RetrainOutcome
 
 PERFORMANCE_MART = "mart_model_performance"
@@ -74,11 +74,11 @@ def backtest_plots(result: BacktestResult) -> dict[str, bytes]:
     """ROC, reliability, lift by decile (pooled out-of-fold predictions) and mean gain importance, as PNGs."""
     preds = result.predictions()
     scores = {name: preds[name].to_numpy() for name in result.model_names}
-    calibrated = {n: scores[n] for n in (MODEL_NAME, ORACLE_NAME) if n in scores}
+    calibrated = {n: scores[n] for n in (result.chosen, ORACLE_NAME) if n in scores}
     return {
-        "roc": plots.roc_png(preds["y"], scores, MODEL_NAME),
+        "roc": plots.roc_png(preds["y"], scores, result.chosen),
         "reliability": plots.reliability_png(preds["y"], calibrated),
-        "lift": plots.lift_png(preds["y"], scores, MODEL_NAME),
+        "lift": plots.lift_png(preds["y"], scores, result.chosen),
         "feature_importance": plots.feature_importance_png(result.feature_importance().to_dict()),
     }
 

@@ -49,6 +49,12 @@ _SCORE = [
     ("arr_usd", "DOUBLE", "Annual recurring revenue on as_of_date (USD)."),
     ("days_to_renewal", "INTEGER", "Days from as_of_date to the end of the current subscription period."),
     ("model_version", "VARCHAR", "Version of the churn model that scored the row."),
+    (
+        "model_kind",
+        "VARCHAR",
+        "backtested (the best candidate of a walk-forward backtest) or provisional (history too short for any "
+        "backtest: a logistic regression on every labelled row, untested).",
+    ),
 ]
 
 MARTS: dict[str, list[Column]] = {
@@ -205,9 +211,14 @@ MARTS: dict[str, list[Column]] = {
         (
             "candidate",
             "VARCHAR",
-            "lightgbm (the model), a baseline's name, or oracle (the simulator's true probability).",
+            "A candidate model kind (logistic, lightgbm, blend), a baseline's name, or oracle (the simulator's "
+            "true probability).",
         ),
-        ("candidate_kind", "VARCHAR", "model / baseline / oracle."),
+        (
+            "candidate_kind",
+            "VARCHAR",
+            "model (the candidate chosen and deployed: best mean AUC) / candidate / baseline / oracle.",
+        ),
         ("fold", "INTEGER", "Walk-forward fold, 0 = oldest origin."),
         ("origin_date", "DATE", "First as_of_date of the fold's test window."),
         ("test_end_date", "DATE", "Last as_of_date of the fold's test window."),
@@ -220,7 +231,7 @@ MARTS: dict[str, list[Column]] = {
         ),
         ("label", "VARCHAR", "The label predicted, e.g. churned_within_90d."),
         ("horizon_days", "INTEGER", "Label horizon (days)."),
-        ("fold_model_version", "VARCHAR", "Version stamp of the fold's model (lightgbm rows only)."),
+        ("fold_model_version", "VARCHAR", "Version stamp of the fold's model (candidate rows only)."),
         ("auc", "DOUBLE", "ROC AUC on the fold's test rows."),
         ("pr_auc", "DOUBLE", "Average precision on the fold's test rows."),
         ("precision_at_k", "DOUBLE", "Precision among the top 10 % by score."),
@@ -232,6 +243,11 @@ MARTS: dict[str, list[Column]] = {
         ("base_rate", "DOUBLE", "positives / n."),
     ],
 }
+
+
+def empty(mart: str) -> pd.DataFrame:
+    """A frame with the columns of `mart` and no rows (a mart published empty)."""
+    return pd.DataFrame(columns=columns(mart))
 
 
 def columns(mart: str) -> list[str]:

@@ -75,7 +75,7 @@ def score_accounts(
 
     Returns account_id, as_of_date, churn_probability (calibrated), health_score, health_band,
     top_drivers (JSON text: list of {feature, value, impact, sentence}), usage_score,
-    billing_score, support_score, sentiment_score, model_version. `feature_families` defaults to
+    billing_score, support_score, sentiment_score, model_version, model_kind. `feature_families` defaults to
     the mapping stored with the model.
     """
     _check_rows(df)
@@ -105,6 +105,7 @@ def score_accounts(
     for column in subscores.columns:
         out[column] = subscores[column].to_numpy()
     out["model_version"] = model.version
+    out["model_kind"] = model.metadata.get("model_kind", "backtested")
     return out
 
 

@@ -38,12 +38,21 @@ from dagster_project.ml.baselines import DEFAULT_LOGIN_RATIO_COLUMN, default_bas
 from dagster_project.ml.dataset import SNAPSHOT_TABLE, labelled_rows, require_columns
 from dagster_project.ml.evaluate import binary_metrics
 from dagster_project.ml.split import DEFAULT_SPLIT, SplitSpec, time_split
-from dagster_project.ml.train import DEFAULT_TRAINING, TrainedModel, TrainSpec, predict_proba, train_churn_model
+from dagster_project.ml.train import (
+    CANDIDATE_KINDS,
+    DEFAULT_TRAINING,
+    TrainedModel,
+    TrainSpec,
+    predict_proba,
+    train_candidates,
+)
 
 DEFAULT_N_ORIGINS = 5
 DEFAULT_STEP_WEEKS = 4
 MODEL_NAME = "lightgbm"
 ORACLE_NAME = "oracle"
+# Candidates whose mean backtest AUCs differ by less than this tie: the simpler one is chosen.
+TIE_AUC = 0.001
 # The metrics of `evaluate.binary_metrics` that are averaged over folds (n and positives too).
 METRICS = ("auc", "pr_auc", "precision_at_k", "lift_top_decile", "brier", "ece", "n", "positives", "base_rate")
 # Metrics the "beats baseline X" booleans compare (higher is better for both).
@@ -115,7 +124,8 @@ class Fold:
     calibration_start_date: pd.Timestamp
     calibration_end_date: pd.Timestamp
     label_window_end_date: pd.Timestamp
-    model: TrainedModel
+    # candidate kind -> the model trained for this fold
+    models: dict[str, TrainedModel]
     # account_id, as_of_date, the 0/1 label as `y`, then one probability column per model name
     # (the oracle column is NaN where the ground truth has no value).
     predictions: pd.DataFrame
@@ -123,6 +133,12 @@ class Fold:
     metrics: dict[str, dict[str, float | int]]
     # baseline name -> what its fit chose (e.g. the logistic regression's C)
     baseline_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    chosen: str = MODEL_NAME  # the candidate the whole backtest chose
+
+    @property
+    def model(self) -> TrainedModel:
+        """The fold's model of the chosen candidate."""
+        return self.models[self.chosen]
 
 
 @dataclass
@@ -135,15 +151,27 @@ class BacktestResult:
     baseline_names: list[str]
     has_oracle: bool
     settings: dict[str, Any] = field(default_factory=dict)
+    candidates: list[str] = field(default_factory=lambda: [MODEL_NAME])
+    chosen: str = MODEL_NAME
+    choice: str = ""  # why `chosen` was chosen, in one sentence
 
     @property
     def model_names(self) -> list[str]:
-        """Reporting order: the model, each baseline, the oracle (when given)."""
-        return [MODEL_NAME, *self.baseline_names, *([ORACLE_NAME] if self.has_oracle else [])]
+        """Reporting order: the candidates, each baseline, the oracle (when given)."""
+        return [*self.candidates, *self.baseline_names, *([ORACLE_NAME] if self.has_oracle else [])]
 
     def kind(self, name: str) -> str:
-        """'model', 'baseline' or 'oracle'."""
-        return "model" if name == MODEL_NAME else "oracle" if name == ORACLE_NAME else "baseline"
+        """'model' (the chosen candidate), 'candidate', 'baseline' or 'oracle'."""
+        if name == self.chosen:
+            return "model"
+        if name in self.candidates:
+            return "candidate"
+        return "oracle" if name == ORACLE_NAME else "baseline"
+
+    def baselines_beating_the_model(self) -> list[str]:
+        """Baselines whose mean backtest AUC is higher than the chosen candidate's."""
+        summary = self.summary()
+        return [b for b in self.baseline_names if summary.loc[b, "auc"] > summary.loc[self.chosen, "auc"]]
 
     def to_frame(self) -> pd.DataFrame:
         """One row per (model_name, fold): dates of the fold and every metric of `binary_metrics`."""
@@ -164,7 +192,7 @@ class BacktestResult:
                         "calibration_end_date": fold.calibration_end_date,
                         "label": self.label,
                         "horizon_days": self.horizon_days,
-                        "model_version": fold.model.version if name == MODEL_NAME else None,
+                        "model_version": fold.models[name].version if name in fold.models else None,
                         **fold.metrics[name],
                     }
                 )
@@ -175,7 +203,8 @@ class BacktestResult:
 
         Adds `folds`, `auc_std` (spread over folds), `auc_share_of_oracle` (when an oracle was
         given) and, for every baseline X, booleans `beats_X_auc` / `beats_X_pr_auc`: the row's
-        fold-averaged metric is strictly higher than X's.
+        fold-averaged metric is strictly higher than X's. `model_kind` marks the chosen candidate
+        as 'model'.
         """
         frame = self.to_frame()
         grouped = frame.groupby("model_name", sort=False)
@@ -196,7 +225,7 @@ class BacktestResult:
 
     def feature_importance(self) -> pd.Series:
         """Gain importance of each feature averaged over the fold models, largest first."""
-        gains = pd.DataFrame([f.model.metadata["feature_importance_gain"] for f in self.folds])
+        gains = pd.DataFrame([f.model.feature_importance for f in self.folds])
         return gains.mean().sort_values(ascending=False)
 
 
@@ -208,6 +237,7 @@ def walk_forward_backtest(
     spec: BacktestSpec = DEFAULT_BACKTEST,
     *,
     training: TrainSpec = DEFAULT_TRAINING,
+    candidates: Sequence[str] | None = None,
     feature_families: Mapping[str, str] | None = None,
     baselines: Sequence[Any] | None = None,
     login_ratio_column: str = DEFAULT_LOGIN_RATIO_COLUMN,
@@ -223,6 +253,9 @@ def walk_forward_backtest(
     or before its fold's origin. `baselines` defaults to
     `baselines.default_baselines(features, login_ratio_column, segment_column)`. `oracle_column`
     names a column of true probabilities (the simulator's ground truth) scored like a model.
+    `candidates` (model kinds, default: `training.kind` alone) are all trained in every fold; the
+    one with the best mean AUC is `chosen` (on a tie within `TIE_AUC`, the simpler one: the order
+    of `train.CANDIDATE_KINDS`).
 
     Raises ValueError when the labelled history is too short for `spec.n_origins` folds, saying how
     many weekly dates are needed and how many there are.
@@ -256,8 +289,9 @@ def walk_forward_backtest(
         list(baselines) if baselines is not None else default_baselines(features, login_ratio_column, segment_column)
     )
     names = [spec.name for spec in specs]
-    if len(set(names)) != len(names) or {MODEL_NAME, ORACLE_NAME} & set(names):
-        raise ValueError(f"Baseline names must be unique and not {MODEL_NAME!r}/{ORACLE_NAME!r}; got {names}.")
+    kinds = [k for k in CANDIDATE_KINDS if k in (candidates or (training.kind,))]
+    if len(set(names)) != len(names) or {*kinds, ORACLE_NAME} & set(names):
+        raise ValueError(f"Baseline names must be unique and not {[*kinds, ORACLE_NAME]}; got {names}.")
 
     folds = []
     for fold in range(n_origins):
@@ -278,15 +312,17 @@ def walk_forward_backtest(
                 feature_families,
                 fold_split,
                 training,
+                kinds,
             )
         )
 
-    return BacktestResult(
+    result = BacktestResult(
         label=label,
         horizon_days=int(horizon_days),
         folds=folds,
         baseline_names=names,
         has_oracle=oracle_column is not None,
+        candidates=kinds,
         settings={
             "n_origins": n_origins,
             "step_weeks": step_weeks,
@@ -299,6 +335,23 @@ def walk_forward_backtest(
             "n_labelled_dates": len(dates),
         },
     )
+    result.chosen, result.choice = choose_candidate(result.summary(), kinds)
+    result.folds = [replace(f, chosen=result.chosen) for f in folds]
+    return result
+
+
+def choose_candidate(summary: pd.DataFrame, candidates: Sequence[str]) -> tuple[str, str]:
+    """(the chosen candidate, why): the best mean backtest AUC; within `TIE_AUC` of it, the simplest
+    (first in `candidates`)."""
+    aucs = summary.loc[list(candidates), "auc"].astype("float64")
+    best = float(aucs.max())
+    chosen = next(c for c in candidates if aucs[c] >= best - TIE_AUC)
+    listed = ", ".join(f"{c} {aucs[c]:.4f}" for c in candidates)
+    if len(candidates) == 1:
+        return chosen, f"{chosen} is the only candidate (mean backtest AUC {best:.4f})."
+    if aucs[chosen] < best:
+        return chosen, (f"{chosen} chosen: within {TIE_AUC} of the best mean backtest AUC and simpler ({listed}).")
+    return chosen, f"{chosen} chosen: the best mean backtest AUC ({listed})."
 
 
 def _run_fold(
@@ -313,6 +366,7 @@ def _run_fold(
     feature_families: Mapping[str, str] | None,
     fold_split: SplitSpec,
     training: TrainSpec,
+    kinds: Sequence[str],
 ) -> Fold:
     # The same deterministic split train_churn_model makes inside, to fit the baselines on the
     # very rows the model trained on.
@@ -326,11 +380,12 @@ def _run_fold(
             f"Fold {fold}: a training or calibration label window ends {label_window_end.date()}, after "
             f"the origin {origin.date()}; the backtest would leak."
         )
-    model = train_churn_model(
+    models = train_candidates(
         cut,
         features,
         label,
         horizon_days,
+        kinds,
         feature_families=feature_families,
         training=training,
         split=fold_split,
@@ -346,7 +401,7 @@ def _run_fold(
             "account_id": test["account_id"].to_numpy(),
             "as_of_date": test["as_of_date"].to_numpy(),
             "y": y,
-            MODEL_NAME: predict_proba(model, test),
+            **{kind: predict_proba(model, test) for kind, model in models.items()},
         }
     )
     baseline_params = {}
@@ -360,7 +415,7 @@ def _run_fold(
         predictions[ORACLE_NAME] = pd.to_numeric(test[oracle_column], errors="coerce").to_numpy(dtype="float64")
 
     metrics = {}
-    for name in [MODEL_NAME, *(s.name for s in specs)]:
+    for name in [*models, *(s.name for s in specs)]:
         metrics[name] = binary_metrics(y, predictions[name].to_numpy())
     if oracle_column is not None:
         # The ground truth may miss a few rows (e.g. an as_of_date outside the simulated weeks):
@@ -378,7 +433,7 @@ def _run_fold(
         calibration_start_date=split.calibration["as_of_date"].min(),
         calibration_end_date=split.calibration["as_of_date"].max(),
         label_window_end_date=label_window_end,
-        model=model,
+        models=models,
         predictions=predictions,
         metrics=metrics,
         baseline_params=baseline_params,
@@ -399,7 +454,7 @@ def check_targets(
     oracle, no lead time) are listed with observed NaN and passed None, not silently dropped.
     Also one row per baseline: the model must beat it on AUC and on PR-AUC.
     """
-    model = summary.loc[MODEL_NAME]
+    model = summary[summary["model_kind"] == "model"].iloc[0]
     rows: list[dict[str, Any]] = []
 
     def add(target: str, op: str, threshold: float, observed: float | None) -> None:

@@ -19,6 +19,14 @@ ID_COLUMNS = ("account_id", "as_of_date")
 FEATURE_FAMILIES = ("usage", "adoption", "trend", "billing", "support", "sentiment", "firmographic")
 
 
+class NothingToLearn(ValueError):
+    """The label has nothing a model can learn from: every row censored, or no positive at all.
+
+    Not an error of the data: a company without subscriptions has no expansion label. Callers skip
+    the model and say why.
+    """
+
+
 def require_columns(df: pd.DataFrame, columns: Sequence[str], table: str = SNAPSHOT_TABLE) -> None:
     """Raise a ValueError naming every column of `columns` that `df` lacks, and the fix."""
     missing = [c for c in columns if c not in df.columns]
@@ -145,7 +153,7 @@ def labelled_rows(df: pd.DataFrame, label: str, horizon_days: int | None = None)
     observed = df[df[label].notna()]
     if observed.empty:
         horizon = f"{horizon_days}-day " if horizon_days else ""
-        raise ValueError(
+        raise NothingToLearn(
             f"All {len(df)} rows of {SNAPSHOT_TABLE} have a NULL {label!r}: every label is censored "
             f"(its {horizon}window after as_of_date is not fully observed yet). Load more history: "
             f"training needs snapshots older than the label horizon."

@@ -17,10 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dagster_project.ml.dataset import prepare_matrix, validate_feature_families
-from dagster_project.ml.train import TrainedModel
-
-BIAS_COLUMN = "_bias"
+from dagster_project.ml.dataset import validate_feature_families
+from dagster_project.ml.train import BIAS_COLUMN, TrainedModel, log_odds_contributions
 
 # Sub-scores shown to customer-success managers. Adoption and trend features are usage seen over
 # time, so they fold into usage; firmographics (industry, size, region) are not something a CSM
@@ -228,9 +226,7 @@ def contributions(model: TrainedModel, X: pd.DataFrame, include_bias: bool = Fal
     log-odds, the same for every row) is dropped unless `include_bias`, then it is the `_bias`
     column; features + bias sum to the raw log-odds score.
     """
-    matrix = prepare_matrix(X, model.features, model.categories)
-    values = model.booster.predict(matrix, pred_contrib=True)
-    frame = pd.DataFrame(values, index=matrix.index, columns=[*model.features, BIAS_COLUMN])
+    frame = log_odds_contributions(model, X)
     return frame if include_bias else frame.drop(columns=BIAS_COLUMN)
 
 

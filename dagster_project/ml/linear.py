@@ -21,6 +21,7 @@ from `DEFAULT_CS` by log loss on them; without, `DEFAULT_C`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -176,7 +177,8 @@ def fit_linear(
     values = matrix.astype("float64").replace([np.inf, -np.inf], np.nan).to_numpy()
     if signed_log and numeric:
         values = np.sign(values) * np.log1p(np.abs(values))
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():  # an all-missing column has no median: it is imputed with 0
+        warnings.simplefilter("ignore", RuntimeWarning)
         medians = [0.0 if np.isnan(m) else float(m) for m in np.nanmedian(values, axis=0)] if numeric else []
     with_indicator = [f for i, f in enumerate(numeric) if np.isnan(values[:, i]).any()]
 

@@ -1,16 +1,21 @@
 """The production training recipe, one object, so that what is deployed is what is backtested.
 
 A `Recipe` is everything that decides how a model is made apart from the data: the label, its
-horizon, the LightGBM parameters and number of trees, and how the labelled history is split
-(calibration period length and gap). `train` makes the model that gets scored; `backtest` runs
-the same recipe walk-forward; `retrain` is the champion/challenger step of the retrain job:
+horizon, the candidate model kinds, the LightGBM settings, and how the labelled history is split.
+`train` makes the model that gets scored; `backtest` runs the same recipe walk-forward; `retrain`
+is the champion/challenger step of the retrain job:
 
-1. train the challenger on the newest labels and backtest its recipe;
-2. backtest the champion on the same data: when the champion was made by the same recipe on the
-   same feature list, its backtest on today's data *is* the challenger's (training is
-   deterministic), so it is not run twice; otherwise the champion's recipe and features are
-   backtested again, so both numbers come from the same snapshots and origins;
-3. promote the challenger only if its backtest is not worse (`champion.should_promote`).
+1. fit the recipe to the history there is (`fitted_to`): a young company gets fewer and shorter
+   folds; below what any backtest needs, the model has a holdout only, and below that it is
+   provisional (`train.train_provisional`);
+2. backtest every candidate kind (logistic regression, LightGBM, their blend) on the same folds
+   and choose the best mean AUC (a tie goes to the simpler kind);
+3. train the challenger of the chosen kind on the newest labels;
+4. backtest the champion on the same data: when the champion was made by the same recipe (up to
+   its kind) on the same feature list, its backtest on today's data is already in the table
+   (training is deterministic); otherwise the champion's recipe is backtested again, so both
+   numbers come from the same snapshots and origins;
+5. promote the challenger only if its backtest is not worse (`champion.should_promote`).
 
 Every challenger is saved (versions are immutable and auditable); only the champion pointer moves.
 """
@@ -27,18 +32,31 @@ import pandas as pd
 from dagster_project.ml import artifacts, champion
 from dagster_project.ml.backtest import (
     DEFAULT_BACKTEST,
-    MODEL_NAME,
     BacktestResult,
     BacktestSpec,
     walk_forward_backtest,
 )
+from dagster_project.ml.dataset import NothingToLearn, labelled_rows
 from dagster_project.ml.split import DEFAULT_SPLIT, SplitSpec
-from dagster_project.ml.train import DEFAULT_TRAINING, TrainedModel, TrainSpec, json_safe, train_churn_model
+from dagster_project.ml.train import (
+    CANDIDATE_KINDS,
+    DEFAULT_TRAINING,
+    TrainedModel,
+    TrainSpec,
+    json_safe,
+    train_churn_model,
+    train_provisional,
+)
 
 RECIPE_METADATA_KEY = "recipe"
 # Recipes stored before the split and training settings were grouped kept them at the top level.
 _FLAT_SPLIT_KEYS = ("calibration_gap_days", "calibration_weeks", "test_weeks", "min_train_weeks")
 _FLAT_TRAIN_KEYS = ("params", "num_boost_round")
+# The smallest folds a young company's backtest may shrink to, and the fewest origins.
+MIN_SPLIT = SplitSpec(test_weeks=4, calibration_weeks=4, min_train_weeks=4)
+MIN_ORIGINS = 3
+# What `retrain` and the scores call the model behind them (mart_account_health.model_kind).
+BACKTESTED, PROVISIONAL = "backtested", "provisional"
 
 
 @dataclass(frozen=True)
@@ -54,10 +72,53 @@ class Recipe:
     training: TrainSpec = DEFAULT_TRAINING
     split: SplitSpec = DEFAULT_SPLIT
     n_origins: int = DEFAULT_BACKTEST.n_origins
+    candidates: tuple[str, ...] = CANDIDATE_KINDS
 
     @property
     def backtest_spec(self) -> BacktestSpec:
         return BacktestSpec(n_origins=self.n_origins, split=self.split)
+
+    def with_kind(self, kind: str) -> Recipe:
+        """The same recipe training `kind`."""
+        return replace(self, training=replace(self.training, kind=kind))
+
+    def weeks_for_a_backtest(self) -> int:
+        """The fewest labelled weekly dates with which `fitted_to` finds a backtested recipe."""
+        smallest = replace(self, split=MIN_SPLIT, n_origins=MIN_ORIGINS)
+        return max(
+            smallest.split.weeks_needed(self.horizon_days), smallest.backtest_spec.weeks_needed(self.horizon_days, 1)
+        )
+
+    def fitted_to(self, n_dates: int) -> tuple[Recipe, str]:
+        """(the recipe sized to `n_dates` labelled weekly dates, its model kind: BACKTESTED or
+        PROVISIONAL).
+
+        Shrinks step by step, keeping every leak-free gap: fewer origins (down to `MIN_ORIGINS`),
+        then the periods towards `MIN_SPLIT` (test, then calibration, then training weeks), until
+        both the backtest and the deployed model's own split fit. When nothing fits, the model is
+        provisional (`train.train_provisional`).
+        """
+
+        def fits(recipe: Recipe) -> bool:
+            return (
+                recipe.split.weeks_needed(self.horizon_days) <= n_dates
+                and recipe.backtest_spec.largest_step(n_dates, self.horizon_days) is not None
+            )
+
+        def splits() -> list[SplitSpec]:
+            out, split = [self.split], self.split
+            for name in ("test_weeks", "calibration_weeks", "min_train_weeks"):
+                while getattr(split, name) > getattr(MIN_SPLIT, name):
+                    split = replace(split, **{name: max(getattr(split, name) // 2, getattr(MIN_SPLIT, name))})
+                    out.append(split)
+            return out
+
+        for split in splits():
+            for n_origins in range(self.n_origins, min(MIN_ORIGINS, self.n_origins) - 1, -1):
+                recipe = replace(self, split=split, n_origins=n_origins)
+                if fits(recipe):
+                    return recipe, BACKTESTED
+        return replace(self, split=MIN_SPLIT), PROVISIONAL
 
     def to_dict(self) -> dict[str, Any]:
         return json_safe(asdict(self))
@@ -68,7 +129,9 @@ class Recipe:
         split = data.pop("split", None) or {k: data.pop(k) for k in _FLAT_SPLIT_KEYS if k in data}
         training = data.pop("training", None) or {k: data.pop(k) for k in _FLAT_TRAIN_KEYS if k in data}
         training = {**training, "params": dict(training.get("params") or {})}
-        return cls(**data, split=SplitSpec(**split), training=TrainSpec(**training))
+        # A recipe stored before candidates existed trained LightGBM only.
+        candidates = tuple(data.pop("candidates", None) or (training.get("kind", "lightgbm"),))
+        return cls(**data, split=SplitSpec(**split), training=TrainSpec(**training), candidates=candidates)
 
     def train(self, df: pd.DataFrame, features: Sequence[str], families: Mapping[str, str]) -> TrainedModel:
         """The model to deploy: trained, calibrated and tested on the newest labelled history."""
@@ -99,6 +162,7 @@ class Recipe:
             self.horizon_days,
             self.backtest_spec,
             training=self.training,
+            candidates=self.candidates,
             feature_families={f: families[f] for f in features},
             oracle_column=oracle_column,
         )
@@ -111,14 +175,26 @@ class RetrainOutcome:
     challenger: TrainedModel
     backtest: BacktestResult | None  # None: too little history to backtest
     champion_version: str | None
-    champion_backtest: BacktestResult | None  # None: no champion, or the same recipe and features
+    champion_backtest: BacktestResult | None  # None: no champion, or its backtest is in `backtest`
     promoted: bool
     reason: str
     path: Path
+    model_kind: str = BACKTESTED  # BACKTESTED or PROVISIONAL
+    recipe: Recipe | None = None  # the recipe as fitted to the history (and the chosen kind)
+    weeks_short: int = 0  # more labelled weeks a backtested model needs (0 when it has one)
 
 
 def _comparable(summary: pd.Series) -> dict[str, Any]:
     return json_safe({k: summary[k] for k in ("auc", "pr_auc", "brier", "ece", "lift_top_decile", "folds")})
+
+
+def _save(challenger: TrainedModel, root: Path, promote: bool) -> tuple[Path, bool]:
+    """Save the challenger; (its folder, promoted). A version that exists is this very model (same
+    data, same recipe, same second): nothing is written and nothing is promoted."""
+    path = root / challenger.version
+    if path.exists():
+        return path, False
+    return artifacts.save_model(challenger, root, promote=promote), promote
 
 
 def retrain(
@@ -129,46 +205,83 @@ def retrain(
     root_dir: str | Path,
     oracle_column: str | None = None,
 ) -> RetrainOutcome:
-    """Champion/challenger retrain (see the module docstring). Raises ValueError, naming what is
-    missing, when the history is too short to train or to backtest with `recipe.n_origins` folds."""
+    """Champion/challenger retrain (see the module docstring). A short history never fails: the
+    recipe shrinks, and below any backtest (or when a fold period has no positive label) the model
+    is provisional. Raises `NothingToLearn` when every label is censored or none is positive."""
     features = list(features)
-    challenger = recipe.train(df, features, families)
     root = Path(root_dir)
     current = artifacts.champion_version(root)
-    try:
-        result = recipe.backtest(df, features, families, oracle_column)
-    except ValueError as too_short:
-        # A young or small company: too little labelled history (or a fold period without a single
-        # churner) for the backtest. The first model is still worth having; replacing a champion
-        # without a backtest is not.
-        promote = current is None
-        reason = f"No backtest: {too_short} " + (
-            "No champion yet: challenger promoted on its holdout alone."
-            if promote
-            else f"Kept the champion {current}: a challenger needs a backtest to replace it."
+    rows = labelled_rows(df, recipe.label, recipe.horizon_days)
+    if rows[recipe.label].sum() == 0:
+        raise NothingToLearn(
+            f"{recipe.label!r} has no positive (1) value among the {len(rows)} labelled rows: there is nothing "
+            f"to learn (e.g. no subscriptions, so no expansion), so the model is skipped."
         )
+    n_dates = int(pd.to_datetime(rows["as_of_date"]).nunique())
+    fitted, model_kind = recipe.fitted_to(n_dates)
+    result, too_few = None, ""
+    if model_kind == BACKTESTED:
+        try:
+            result = fitted.backtest(df, features, families, oracle_column)
+        except ValueError as error:  # a fold period without a positive (or a negative) label
+            model_kind, too_few = PROVISIONAL, f" The backtest could not run: {error}"
+    weeks_short = 0 if model_kind == BACKTESTED else max(recipe.weeks_for_a_backtest() - n_dates, 0)
+
+    if model_kind == PROVISIONAL:
+        # A young or small company: the first model is still worth having; replacing a champion
+        # without a backtest is not.
+        challenger = train_provisional(df, features, recipe.label, recipe.horizon_days, feature_families=families)
+        fitted = fitted.with_kind("logistic")
+        challenger.metadata[RECIPE_METADATA_KEY] = fitted.to_dict()
+        challenger.metadata["model_kind"] = model_kind
         challenger.metadata[champion.BACKTEST_METADATA_KEY] = None
-        path = artifacts.save_model(challenger, root, promote=promote)
-        return RetrainOutcome(challenger, None, current, None, promote, reason, path)
-    challenger_row = result.summary().loc[MODEL_NAME]
+        promote = current is None
+        history = (
+            f"{n_dates} labelled weekly as_of_dates, {weeks_short} short of the smallest walk-forward backtest."
+            if weeks_short
+            else f"{n_dates} labelled weekly as_of_dates.{too_few}"
+        )
+        reason = (
+            f"No backtest: {history} Trained a provisional model (a logistic regression on every labelled row). "
+            + (
+                "No champion yet: challenger promoted."
+                if promote
+                else f"Kept the champion {current}: a challenger needs a backtest to replace it."
+            )
+        )
+        path, promoted = _save(challenger, root, promote)
+        return RetrainOutcome(challenger, None, current, None, promoted, reason, path, model_kind, fitted, weeks_short)
+
+    deployed = fitted.with_kind(result.chosen)
+    challenger = deployed.train(df, features, families)
+    challenger.metadata["model_kind"] = BACKTESTED
+    summary = result.summary()
+    challenger_row = summary.loc[result.chosen]
 
     champion_result = None
-    if current is None:
-        champion_row = None
-    else:
+    champion_row = None
+    if current is not None:
         incumbent = artifacts.load_model(root)
         stored = incumbent.metadata.get(RECIPE_METADATA_KEY)
         champion_recipe = Recipe.from_dict(stored) if stored else None
-        if champion_recipe == recipe and list(incumbent.features) == features:
-            champion_row = challenger_row  # identical recipe and features: the same backtest
-        elif champion_recipe is None or not set(incumbent.features) <= set(df.columns):
+        same_features = list(incumbent.features) == features
+        if champion_recipe is None or not set(incumbent.features) <= set(df.columns):
             champion_row = None  # cannot be re-run on today's data: it cannot defend its title
+        elif (
+            same_features
+            and champion_recipe.training.kind in result.candidates
+            and champion_recipe.with_kind(deployed.training.kind)
+            == replace(deployed, candidates=champion_recipe.candidates)
+        ):
+            champion_row = summary.loc[champion_recipe.training.kind]  # already backtested today
         else:
-            champion_recipe = replace(champion_recipe, n_origins=recipe.n_origins)
+            champion_recipe = replace(
+                champion_recipe, n_origins=fitted.n_origins, candidates=(champion_recipe.training.kind,)
+            )
             champion_result = champion_recipe.backtest(
                 df, incumbent.features, incumbent.feature_families, oracle_column
             )
-            champion_row = champion_result.summary().loc[MODEL_NAME]
+            champion_row = champion_result.summary().loc[champion_result.chosen]
     promote, reason = champion.should_promote(challenger_row, champion_row)
     if current is not None and champion_row is None and promote:
         reason = (
@@ -176,23 +289,22 @@ def retrain(
             f"features that no longer exist): challenger promoted (backtest AUC "
             f"{challenger_row['auc']:.4f}, Brier {challenger_row['brier']:.4f})."
         )
-    elif champion_row is challenger_row:
+    elif champion_row is challenger_row or (
+        champion_row is not None and champion_row.name == result.chosen and champion_result is None
+    ):
         reason = (
             f"Same recipe and features as the champion {current}, so the same backtest "
             f"(AUC {challenger_row['auc']:.4f}); retrained on the newest labels: promoted."
         )
-    challenger.metadata[champion.BACKTEST_METADATA_KEY] = _comparable(challenger_row)
-    path = root / challenger.version
-    if path.exists():
-        # Versions are immutable: the same data and recipe in the same second made this very model.
-        return RetrainOutcome(
-            challenger,
-            result,
-            current,
-            champion_result,
-            False,
-            f"{challenger.version} is already saved (same data, same recipe): nothing to do.",
-            path,
+    reason = f"{result.choice} {reason}"
+    beaten_by = result.baselines_beating_the_model()
+    if beaten_by:
+        reason += (
+            f" WARNING: the baseline(s) {', '.join(beaten_by)} rank better than every candidate "
+            f"(mean backtest AUC {summary.loc[beaten_by, 'auc'].max():.4f} vs {challenger_row['auc']:.4f})."
         )
-    path = artifacts.save_model(challenger, root, promote=promote)
-    return RetrainOutcome(challenger, result, current, champion_result, promote, reason, path)
+    challenger.metadata[champion.BACKTEST_METADATA_KEY] = _comparable(challenger_row)
+    if (root / challenger.version).exists():
+        reason = f"{challenger.version} is already saved (same data, same recipe): nothing to do."
+    path, promoted = _save(challenger, root, promote)
+    return RetrainOutcome(challenger, result, current, champion_result, promoted, reason, path, BACKTESTED, deployed, 0)

@@ -35,6 +35,7 @@ from dagster_project.core import clock
 from dagster_project.ml.dataset import (
     ID_COLUMNS,
     SNAPSHOT_TABLE,
+    NothingToLearn,
     labelled_rows,
     learn_categories,
     prepare_matrix,
@@ -42,6 +43,7 @@ from dagster_project.ml.dataset import (
     validate_feature_families,
 )
 from dagster_project.ml.evaluate import ECE_BINS, binary_metrics
+from dagster_project.ml.linear import LinearModel, fit_linear
 from dagster_project.ml.split import DEFAULT_SPLIT, SplitSpec, time_split
 
 # Small-tabular defaults: shallow trees, strong leaf minimum and row/feature subsampling keep a
@@ -71,14 +73,25 @@ DEFAULT_NUM_BOOST_ROUND = 100
 DEFAULT_EARLY_STOPPING_ROUNDS: int | None = None
 
 
+# The model kinds a recipe can train, simplest first (a tie in the backtest goes to the simpler):
+# the L2 logistic regression, LightGBM, and the average of their raw probabilities.
+CANDIDATE_KINDS = ("logistic", "lightgbm", "blend")
+
+
 @dataclass(frozen=True)
 class TrainSpec:
-    """How the booster is fitted: overrides of `DEFAULT_PARAMS`, rounds, early stopping, seed."""
+    """How the model is fitted: its kind (`CANDIDATE_KINDS`), and for LightGBM the overrides of
+    `DEFAULT_PARAMS`, rounds, early stopping and seed."""
 
+    kind: str = "lightgbm"
     params: Mapping[str, Any] = field(default_factory=dict)
     num_boost_round: int = DEFAULT_NUM_BOOST_ROUND
     early_stopping_rounds: int | None = DEFAULT_EARLY_STOPPING_ROUNDS
     random_state: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in CANDIDATE_KINDS:
+            raise ValueError(f"Unknown model kind {self.kind!r}; expected one of {', '.join(CANDIDATE_KINDS)}.")
 
     def lightgbm_params(self) -> dict[str, Any]:
         """The full LightGBM parameters: defaults, the seed, then the overrides."""
@@ -86,6 +99,8 @@ class TrainSpec:
 
 
 DEFAULT_TRAINING = TrainSpec()
+# The column of a contributions frame that holds the model's average log-odds.
+BIAS_COLUMN = "_bias"
 
 
 # Share of the Platt map in the calibrated probability (see IsotonicCalibrator).
@@ -196,13 +211,27 @@ class IsotonicCalibrator:
 
 @dataclass
 class TrainedModel:
-    """A trained, calibrated model and everything needed to score and audit it."""
+    """A trained, calibrated model and everything needed to score and audit it.
 
-    booster: lgb.Booster
-    calibrator: IsotonicCalibrator
+    `kind` (in the metadata) says which parts score: `lightgbm` the booster, `logistic` the linear
+    model, `blend` the average of both raw probabilities; the calibrator maps that raw probability.
+    """
+
+    booster: lgb.Booster | None
+    calibrator: IsotonicCalibrator | None  # None only while it is being trained
     features: list[str]
     categories: dict[str, list[str]]
     metadata: dict[str, Any]
+    linear: LinearModel | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.metadata.get("kind", "lightgbm")
+
+    @property
+    def feature_importance(self) -> dict[str, float]:
+        """Feature -> importance (gain for LightGBM, mean absolute log-odds contribution otherwise)."""
+        return dict(self.metadata.get("feature_importance") or self.metadata["feature_importance_gain"])
 
     @property
     def version(self) -> str:
@@ -269,23 +298,60 @@ def train_churn_model(
     model_name: str | None = None,
     trained_at: datetime | None = None,
 ) -> TrainedModel:
-    """Train LightGBM on the train period, calibrate on the calibration period, evaluate on test.
+    """Train a model of kind `training.kind` on the train period, calibrate it on the calibration
+    period, evaluate it on test. See `train_candidates`."""
+    models = train_candidates(
+        df,
+        features,
+        label,
+        horizon_days,
+        kinds=(training.kind,),
+        feature_families=feature_families,
+        training=training,
+        split=split,
+        model_name=model_name,
+        trained_at=trained_at,
+    )
+    return models[training.kind]
 
-    `df` is `marts.ml_account_snapshots` (all rows; censored ones are dropped here). `training`
-    says how the booster is fitted, `split` how the history is cut into periods.
-    `feature_families` (feature -> family) is stored with the model so
-    scoring can compute sub-scores. Works for any 0/1 label (e.g. `expanded_within_90d`); the
-    version prefix is derived from the label unless `model_name` is given.
+
+def train_candidates(
+    df: pd.DataFrame,
+    features: Sequence[str],
+    label: str,
+    horizon_days: int,
+    kinds: Sequence[str] = CANDIDATE_KINDS,
+    *,
+    feature_families: Mapping[str, str] | None = None,
+    training: TrainSpec = DEFAULT_TRAINING,
+    split: SplitSpec = DEFAULT_SPLIT,
+    model_name: str | None = None,
+    trained_at: datetime | None = None,
+) -> dict[str, TrainedModel]:
+    """One trained, calibrated and tested model per kind of `kinds`, all from the same split.
+
+    LightGBM is fitted on the train period (`training` settings); the logistic regression on the
+    same rows, its penalty tuned by log loss on the calibration period; the blend averages their
+    raw probabilities. Each kind gets its own calibrator (fitted on the calibration period) and its
+    metrics on the untouched test period.
+
+    `df` is `marts.ml_account_snapshots` (all rows; censored ones are dropped here).
+    `feature_families` (feature -> family) is stored with the model so scoring can compute
+    sub-scores. Works for any 0/1 label (e.g. `expanded_within_90d`); the version prefix is derived
+    from the label unless `model_name` is given.
     Raises ValueError for missing columns, too little history, or a period without both classes.
     """
     features = list(features)
+    unknown = [k for k in kinds if k not in CANDIDATE_KINDS]
+    if unknown or not kinds:
+        raise ValueError(f"Unknown model kinds {unknown or kinds}; expected some of {', '.join(CANDIDATE_KINDS)}.")
     require_columns(df, [*ID_COLUMNS, label])
     prepare_matrix(df.head(0), features)  # fails early, naming a missing or unusable feature column
     families = validate_feature_families(features, feature_families)
 
     labelled = labelled_rows(df, label, horizon_days)
     if labelled[label].sum() == 0:
-        raise ValueError(
+        raise NothingToLearn(
             f"{label!r} has no positive (1) values among the {len(labelled)} labelled rows of "
             f"{SNAPSHOT_TABLE}: the model has nothing to learn. Check the label definition in dbt "
             f"(e.g. the churn definition and grace period) or load more history."
@@ -302,50 +368,23 @@ def train_churn_model(
             )
 
     categories = learn_categories(periods.train, features)
-    x_train = prepare_matrix(periods.train, features, categories)
-    x_cal = prepare_matrix(periods.calibration, features, categories)
-    x_test = prepare_matrix(periods.test, features, categories)
     y_train = periods.train[label].to_numpy()
     y_cal = periods.calibration[label].to_numpy()
     y_test = periods.test[label].to_numpy()
 
     full_params = training.lightgbm_params()
-    num_boost_round, early_stopping_rounds = training.num_boost_round, training.early_stopping_rounds
-    train_set = lgb.Dataset(x_train, y_train, categorical_feature=list(categories) or "auto", free_raw_data=False)
-    cal_set = lgb.Dataset(x_cal, y_cal, reference=train_set)
-    fitted = lgb.train(
-        full_params,
-        train_set,
-        num_boost_round=num_boost_round,
-        valid_sets=[cal_set],
-        valid_names=["calibration"],
-        callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)] if early_stopping_rounds else [],
-    )
-    # Keep only the trees up to the best iteration and re-read the model from its text form, so the
-    # in-memory model is byte-for-byte what `artifacts.save_model` writes.
-    best_iteration = int(fitted.best_iteration or fitted.current_iteration())
-    booster = lgb.Booster(model_str=fitted.model_to_string(num_iteration=best_iteration))
-
-    raw_cal = booster.predict(x_cal)
-    calibrator = IsotonicCalibrator.fit(raw_cal, y_cal)
-    raw_test = booster.predict(x_test)
-    calibrated_test = calibrator(raw_test)
+    booster, best_iteration = None, None
+    if {"lightgbm", "blend"} & set(kinds):
+        booster, best_iteration = _fit_booster(periods, features, categories, label, training)
+    linear = None
+    if {"logistic", "blend"} & set(kinds):
+        linear = fit_linear(periods.train, features, label, validation=periods.calibration)
 
     used = pd.concat([periods.train, periods.calibration, periods.test])
     fingerprint = data_fingerprint(used, [*ID_COLUMNS, label, *sorted(features)])
     trained_at = (trained_at or clock.now_utc()).astimezone(UTC)
     name = model_name or _model_name(label)
-    gain = booster.feature_importance(importance_type="gain")
-
-    # data and training settings: two models trained in the same second get the same version only
-    # when they are the same model
-    settings = json.dumps(
-        {"params": full_params, "rounds": num_boost_round, "early": early_stopping_rounds}, sort_keys=True, default=str
-    )
-    model_fingerprint = hashlib.sha256(f"{fingerprint}:{settings}".encode()).hexdigest()
-
-    metadata = {
-        "version": f"{name}-{trained_at:%Y%m%dT%H%M%S}-{model_fingerprint[:8]}",
+    shared = {
         "model_name": name,
         "label": label,
         "horizon_days": int(horizon_days),
@@ -353,8 +392,6 @@ def train_churn_model(
         "trained_at": trained_at.isoformat(timespec="seconds"),
         "windows": periods.summary(),
         "base_rate": float(y_train.mean()),
-        "metrics": binary_metrics(y_test, calibrated_test),
-        "metrics_raw": binary_metrics(y_test, raw_test),
         "ece_binning": f"{ECE_BINS} equal-width bins",
         "calibration": f"centred isotonic regression blended with a Platt map (weight {PLATT_WEIGHT}), fitted on "
         "the calibration period",
@@ -362,29 +399,181 @@ def train_churn_model(
         "features": features,
         "categorical_features": list(categories),
         "feature_families": families,
-        "feature_importance_gain": {f: round(float(g), 4) for f, g in zip(features, gain)},
         "data_fingerprint": fingerprint,
-        "lightgbm_version": lgb.__version__,
-        "params": full_params,
-        "num_boost_round": int(num_boost_round),
-        "early_stopping_rounds": int(early_stopping_rounds) if early_stopping_rounds else None,
-        "best_iteration": best_iteration,
-        "random_state": int(training.random_state),
     }
-    return TrainedModel(
-        booster=booster,
-        calibrator=calibrator,
+
+    models = {}
+    for kind in kinds:
+        parts = {
+            "booster": booster if kind in ("lightgbm", "blend") else None,
+            "linear": linear if kind in ("logistic", "blend") else None,
+        }
+        # Calibrated below, once its raw probabilities on the calibration period are known.
+        model = TrainedModel(
+            calibrator=None, features=features, categories=categories, metadata={"kind": kind}, **parts
+        )
+        model.calibrator = IsotonicCalibrator.fit(predict_raw(model, periods.calibration), y_cal)
+        raw_test = predict_raw(model, periods.test)
+        settings = {"kind": kind}
+        if parts["booster"] is not None:
+            settings.update(
+                {"params": full_params, "rounds": training.num_boost_round, "early": training.early_stopping_rounds}
+            )
+        if parts["linear"] is not None:
+            settings["C"] = linear.C
+        # data and training settings: two models trained in the same second get the same version
+        # only when they are the same model
+        digest = hashlib.sha256(f"{fingerprint}:{json.dumps(settings, sort_keys=True, default=str)}".encode())
+        model.metadata = json_safe(
+            {
+                "version": f"{name}-{trained_at:%Y%m%dT%H%M%S}-{digest.hexdigest()[:8]}",
+                "kind": kind,
+                **shared,
+                "metrics": binary_metrics(y_test, model.calibrator(raw_test)),
+                "metrics_raw": binary_metrics(y_test, raw_test),
+                "feature_importance": _importance(model, periods.train),
+                "feature_importance_kind": "gain" if kind == "lightgbm" else "mean |log-odds contribution|",
+                **(
+                    {
+                        "lightgbm_version": lgb.__version__,
+                        "params": full_params,
+                        "num_boost_round": int(training.num_boost_round),
+                        "early_stopping_rounds": training.early_stopping_rounds,
+                        "best_iteration": best_iteration,
+                        "random_state": int(training.random_state),
+                    }
+                    if parts["booster"] is not None
+                    else {}
+                ),
+                **({"linear_C": linear.C} if parts["linear"] is not None else {}),
+            }
+        )
+        models[kind] = model
+    return models
+
+
+def train_provisional(
+    df: pd.DataFrame,
+    features: Sequence[str],
+    label: str,
+    horizon_days: int,
+    *,
+    feature_families: Mapping[str, str] | None = None,
+    model_name: str | None = None,
+    trained_at: datetime | None = None,
+) -> TrainedModel:
+    """A provisional model for a history too short to hold out a test period: an L2 logistic
+    regression (strong default penalty) on every labelled row, calibrated on the same rows.
+
+    Transparent (its coefficients are the drivers) and honest about what it is: its metadata says
+    `provisional` and has no test metrics. Raises ValueError when the labels lack a class.
+    """
+    features = list(features)
+    require_columns(df, [*ID_COLUMNS, label])
+    families = validate_feature_families(features, feature_families)
+    rows = labelled_rows(df, label, horizon_days)
+    linear = fit_linear(rows, features, label)
+    model = TrainedModel(
+        booster=None,
+        calibrator=None,
         features=features,
-        categories=categories,
-        metadata=json_safe(metadata),
+        categories=learn_categories(rows, features),
+        metadata={"kind": "logistic"},
+        linear=linear,
     )
+    y = rows[label].to_numpy()
+    model.calibrator = IsotonicCalibrator.fit(predict_raw(model, rows), y)
+    trained_at = (trained_at or clock.now_utc()).astimezone(UTC)
+    name = model_name or _model_name(label)
+    fingerprint = data_fingerprint(rows, [*ID_COLUMNS, label, *sorted(features)])
+    dates = pd.to_datetime(rows["as_of_date"])
+    model.metadata = json_safe(
+        {
+            "version": f"{name}-{trained_at:%Y%m%dT%H%M%S}-{fingerprint[:8]}",
+            "kind": "logistic",
+            "provisional": True,
+            "model_name": name,
+            "label": label,
+            "horizon_days": int(horizon_days),
+            "trained_at": trained_at.isoformat(timespec="seconds"),
+            "windows": {
+                "train": {
+                    "first_as_of_date": dates.min().date().isoformat(),
+                    "last_as_of_date": dates.max().date().isoformat(),
+                    "n_dates": int(dates.nunique()),
+                    "n_rows": len(rows),
+                    "positives": int(y.sum()),
+                }
+            },
+            "base_rate": float(y.mean()),
+            "metrics": {},
+            "calibration": "centred isotonic regression blended with a Platt map, fitted on the training rows "
+            "(no later period to calibrate on yet)",
+            "features": features,
+            "categorical_features": list(model.categories),
+            "feature_families": families,
+            "feature_importance": _importance(model, rows),
+            "feature_importance_kind": "mean |log-odds contribution|",
+            "data_fingerprint": fingerprint,
+            "linear_C": linear.C,
+        }
+    )
+    return model
+
+
+def _fit_booster(periods, features, categories, label, training: TrainSpec) -> tuple[lgb.Booster, int]:
+    """LightGBM on the train period (the calibration period watched for optional early stopping)."""
+    x_train = prepare_matrix(periods.train, features, categories)
+    x_cal = prepare_matrix(periods.calibration, features, categories)
+    train_set = lgb.Dataset(
+        x_train, periods.train[label].to_numpy(), categorical_feature=list(categories) or "auto", free_raw_data=False
+    )
+    cal_set = lgb.Dataset(x_cal, periods.calibration[label].to_numpy(), reference=train_set)
+    early = training.early_stopping_rounds
+    fitted = lgb.train(
+        training.lightgbm_params(),
+        train_set,
+        num_boost_round=training.num_boost_round,
+        valid_sets=[cal_set],
+        valid_names=["calibration"],
+        callbacks=[lgb.early_stopping(early, verbose=False)] if early else [],
+    )
+    # Keep only the trees up to the best iteration and re-read the model from its text form, so the
+    # in-memory model is byte-for-byte what `artifacts.save_model` writes.
+    best_iteration = int(fitted.best_iteration or fitted.current_iteration())
+    return lgb.Booster(model_str=fitted.model_to_string(num_iteration=best_iteration)), best_iteration
+
+
+def _importance(model: TrainedModel, train: pd.DataFrame) -> dict[str, float]:
+    if model.kind == "lightgbm":
+        gain = model.booster.feature_importance(importance_type="gain")
+        return {f: round(float(g), 4) for f, g in zip(model.features, gain)}
+    contrib = np.abs(log_odds_contributions(model, train).to_numpy()).mean(axis=0)
+    return {f: round(float(c), 6) for f, c in zip(model.features, contrib)}
 
 
 def predict_raw(model: TrainedModel, df: pd.DataFrame) -> np.ndarray:
-    """Uncalibrated LightGBM probabilities for the rows of `df` (needs the model's feature columns)."""
-    return model.booster.predict(prepare_matrix(df, model.features, model.categories))
+    """Uncalibrated probabilities for the rows of `df` (needs the model's feature columns)."""
+    if model.kind == "logistic":
+        return model.linear.predict(df)
+    boosted = model.booster.predict(prepare_matrix(df, model.features, model.categories))
+    if model.kind == "blend":
+        return 0.5 * (boosted + model.linear.predict(df))
+    return boosted
 
 
 def predict_proba(model: TrainedModel, df: pd.DataFrame) -> np.ndarray:
     """Calibrated probabilities for the rows of `df`: the numbers published as `churn_probability`."""
     return model.calibrator(predict_raw(model, df))
+
+
+def log_odds_contributions(model: TrainedModel, df: pd.DataFrame) -> pd.DataFrame:
+    """Per-feature log-odds contributions of the model's parts (the blend averages its two parts'
+    log-odds decompositions), plus `BIAS_COLUMN`; they sum to the (averaged) raw log-odds."""
+    parts = []
+    if model.booster is not None and model.kind != "logistic":
+        values = model.booster.predict(prepare_matrix(df, model.features, model.categories), pred_contrib=True)
+        parts.append(pd.DataFrame(values, index=df.index, columns=[*model.features, BIAS_COLUMN]))
+    if model.linear is not None and model.kind != "lightgbm":
+        parts.append(model.linear.contributions(df).assign(**{BIAS_COLUMN: model.linear.intercept}))
+    return sum(parts) / len(parts)

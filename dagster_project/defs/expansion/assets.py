@@ -9,10 +9,11 @@ import dagster as dg
 from dagster_project.core import clock
 from dagster_project.core.settings import get_settings
 from dagster_project.core.warehouse import connect
-from dagster_project.defs.models.training import retrain_asset_result
+from dagster_project.defs.models.training import retrain_asset_result, trained_check_spec
 from dagster_project.defs.transform.project import dbt_project
 from dagster_project.health import expansion, schemas, score
 from dagster_project.health.champion import load_champion
+from dagster_project.ml import artifacts
 from dagster_project.ml.recipe import Recipe
 from dagster_project.ml.snapshots import read_snapshots
 
@@ -23,9 +24,11 @@ EXPANSION_LABEL = "expanded_within_90d"
     group_name="models",
     deps=[dg.AssetKey(["marts", "ml_account_snapshots"])],
     kinds={"lightgbm"},
-    description="LightGBM expansion model on expanded_within_90d (MRR +10 % or more seats within 90 days), "
-    "calibrated on a later period, backtested walk-forward against the baselines; the challenger replaces the "
-    "champion only if its backtest is not worse. Results in marts.mart_model_performance.",
+    check_specs=[trained_check_spec("expansion_model")],
+    description="Expansion model on expanded_within_90d (MRR +10 % or more seats within 90 days): the best "
+    "candidate of a walk-forward backtest, calibrated on a later period; the challenger replaces the champion "
+    "only if its backtest is not worse. Skipped (with a warning check) when the label has no positive, e.g. "
+    "without subscriptions. Results in marts.mart_model_performance.",
 )
 def expansion_model(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     recipe = Recipe(label=EXPANSION_LABEL, horizon_days=get_settings().churn_horizon_days)
@@ -42,7 +45,16 @@ def expansion_model(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 )
 def mart_expansion_opportunities(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = get_settings()
-    model = load_champion(settings.artifacts_dir / "expansion", "expansion")
+    root = settings.artifacts_dir / "expansion"
+    if artifacts.champion_version(root) is None:
+        # No expansion model (e.g. no subscriptions, so no expansion label): the mart is published
+        # empty, and says why.
+        with connect(settings) as con:
+            schemas.write_mart(con, "mart_expansion_opportunities", schemas.empty("mart_expansion_opportunities"))
+        reason = f"No expansion model in {root}: the expansion_model asset skipped training (see its metadata)."
+        context.log.warning(reason)
+        return dg.MaterializeResult(metadata={"dagster/row_count": 0, "empty_because": reason})
+    model = load_champion(root, "expansion")
     df, _ = read_snapshots(dbt_project.manifest_path)
     current = df[df["as_of_date"] == df["as_of_date"].max()].reset_index(drop=True)
     scored = score.score_expansion(model, current)

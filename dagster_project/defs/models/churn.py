@@ -3,7 +3,7 @@
 import dagster as dg
 
 from dagster_project.core.settings import get_settings
-from dagster_project.defs.models.training import retrain_asset_result
+from dagster_project.defs.models.training import retrain_asset_result, trained_check_spec
 from dagster_project.ingest.landing import SIM_SCHEMA
 from dagster_project.ml.recipe import Recipe
 from dagster_project.ml.snapshots import CHURN_LABEL
@@ -18,9 +18,11 @@ def churn_recipe() -> Recipe:
     group_name="models",
     deps=[dg.AssetKey(["marts", "ml_account_snapshots"]), dg.AssetKey([SIM_SCHEMA, "ground_truth_account_weeks"])],
     kinds={"lightgbm"},
-    description="LightGBM churn model (isotonic calibration on a later period) retrained on the newest labels. "
-    "Its recipe is backtested walk-forward against the baselines (and the oracle on simulated data); the "
-    "challenger replaces the champion only if its backtest is not worse. Results in marts.mart_model_performance.",
+    check_specs=[trained_check_spec("churn_model")],
+    description="Churn model: the best of logistic regression, LightGBM and their blend in a walk-forward "
+    "backtest against the baselines (and the oracle on simulated data), calibrated on a later period and "
+    "retrained on the newest labels; the challenger replaces the champion only if its backtest is not worse. "
+    "A history too short for a backtest gets a provisional model. Results in marts.mart_model_performance.",
 )
 def churn_model(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     return retrain_asset_result(context, churn_recipe(), "churn")

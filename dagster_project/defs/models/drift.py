@@ -35,7 +35,7 @@ def feature_drift(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult
         & (as_of <= pd.Timestamp(train_window["last_as_of_date"]))
     ]
     scored = latest_snapshot(df)
-    table = psi_table(train_rows, scored, model.features, importance=model.metadata["feature_importance_gain"])
+    table = psi_table(train_rows, scored, model.features, importance=model.feature_importance)
     drifted = drifted_important_features(table, top_n=TOP_FEATURES)
     shown = table.head(15).copy()
     shown["psi"] = shown["psi"].round(3)

@@ -13,8 +13,9 @@ from dagster_project.core.warehouse import connect
 from dagster_project.defs.transform.project import dbt_project
 from dagster_project.health import model_report, schemas
 from dagster_project.ml import plots
-from dagster_project.ml.backtest import MODEL_NAME, ORACLE_NAME
-from dagster_project.ml.recipe import Recipe, retrain
+from dagster_project.ml.backtest import ORACLE_NAME
+from dagster_project.ml.dataset import NothingToLearn
+from dagster_project.ml.recipe import PROVISIONAL, Recipe, retrain
 from dagster_project.ml.snapshots import ORACLE_COLUMN, attach_oracle, read_snapshots
 
 
@@ -28,52 +29,72 @@ def write_performance(rows: pd.DataFrame) -> None:
 
 def retrain_asset_result(context: dg.AssetExecutionContext, recipe: Recipe, model: str) -> dg.MaterializeResult:
     """Retrain `model` (an artifacts sub-folder: churn, expansion) with `recipe`, champion/challenger,
-    write its backtest to `mart_model_performance`, and describe it all in the asset's metadata."""
+    write its backtest to `mart_model_performance`, and describe it all in the asset's metadata.
+
+    A label with nothing to learn (no positive, e.g. no expansion without subscriptions) skips the
+    model: the asset succeeds, says why, and its `model_trained` check fails as a warning."""
     settings = get_settings()
     df, families = read_snapshots(dbt_project.manifest_path)
     # The ground truth is the true churn probability: an oracle for the churn label only.
     has_oracle = recipe.label.startswith("churn") and attach_oracle(df)
-    outcome = retrain(
-        recipe,
-        df,
-        list(families),
-        families,
-        settings.artifacts_dir / model,
-        oracle_column=ORACLE_COLUMN if has_oracle else None,
-    )
+    try:
+        outcome = retrain(
+            recipe,
+            df,
+            list(families),
+            families,
+            settings.artifacts_dir / model,
+            oracle_column=ORACLE_COLUMN if has_oracle else None,
+        )
+    except NothingToLearn as skipped:
+        context.log.warning(f"{model}: skipped. {skipped}")
+        return dg.MaterializeResult(
+            metadata={"skipped": True, "decision": str(skipped), "backtest_folds": 0},
+            check_results=[_trained_check(model, False, str(skipped))],
+        )
     context.log.info(outcome.reason)
-    holdout = outcome.challenger.metadata["metrics"]
+    challenger = outcome.challenger
     metadata = {
-        "model_version": outcome.challenger.version,
+        "model_version": challenger.version,
+        "model_kind": outcome.model_kind,
+        "candidate": challenger.kind,
         "promoted": outcome.promoted,
-        "champion_version": outcome.challenger.version if outcome.promoted else outcome.champion_version,
+        "champion_version": challenger.version if outcome.promoted else outcome.champion_version,
         "decision": outcome.reason,
         "artifact": dg.MetadataValue.path(str(outcome.path)),
-        "holdout_auc": float(holdout["auc"]),
-        "holdout_pr_auc": float(holdout["pr_auc"]),
-        "holdout_brier": float(holdout["brier"]),
-        "holdout_ece": float(holdout["ece"]),
-        "n_features": len(outcome.challenger.features),
-        "windows": dg.MetadataValue.json(outcome.challenger.metadata["windows"]),
+        "n_features": len(challenger.features),
+        "windows": dg.MetadataValue.json(challenger.metadata["windows"]),
     }
+    holdout = challenger.metadata["metrics"]
+    if holdout:  # a provisional model has no holdout
+        for metric in ("auc", "pr_auc", "brier", "ece"):
+            metadata[f"holdout_{metric}"] = round(float(holdout[metric]), 4)
+    checks = [_trained_check(model, True, outcome.reason)]
     result = outcome.backtest
     if result is None:
+        if outcome.model_kind == PROVISIONAL:
+            metadata["weeks_needed_for_a_backtest"] = outcome.weeks_short
         context.log.warning(f"{model}: no walk-forward backtest this run. {outcome.reason}")
-        return dg.MaterializeResult(metadata={**metadata, "backtest_folds": 0})
+        return dg.MaterializeResult(metadata={**metadata, "backtest_folds": 0}, check_results=checks)
     write_performance(model_report.performance_rows(outcome, model, clock.now()))
     summary = result.summary()
-    checks, lead_time = model_report.report(result, df, recipe.label, recipe.horizon_days)
-    row = summary.loc[MODEL_NAME]
+    targets, lead_time = model_report.report(result, df, recipe.label, recipe.horizon_days)
+    row = summary.loc[result.chosen]
+    beaten_by = result.baselines_beating_the_model()
+    if beaten_by:
+        context.log.warning(f"{model}: a baseline ranks better than every candidate: {', '.join(beaten_by)}.")
     metadata.update(
         {
             "backtest_folds": len(result.folds),
-            "backtest_auc": float(row["auc"]),
-            "backtest_pr_auc": float(row["pr_auc"]),
-            "backtest_brier": float(row["brier"]),
-            "backtest_ece": float(row["ece"]),
-            "backtest_lift_top_decile": float(row["lift_top_decile"]),
+            "candidate_choice": result.choice,
+            "baselines_beating_the_model": ", ".join(beaten_by) or "none",
+            "backtest_auc": round(float(row["auc"]), 4),
+            "backtest_pr_auc": round(float(row["pr_auc"]), 4),
+            "backtest_brier": round(float(row["brier"]), 4),
+            "backtest_ece": round(float(row["ece"]), 4),
+            "backtest_lift_top_decile": round(float(row["lift_top_decile"]), 2),
             "backtest": dg.MetadataValue.md(model_report.summary_table(result).to_markdown()),
-            "targets": dg.MetadataValue.md(model_report.targets_table(checks).to_markdown(index=False)),
+            "targets": dg.MetadataValue.md(model_report.targets_table(targets).to_markdown(index=False)),
             **{
                 f"plot_{name}": dg.MetadataValue.md(plots.markdown_image(png, name.replace("_", " ")))
                 for name, png in model_report.backtest_plots(result).items()
@@ -81,10 +102,29 @@ def retrain_asset_result(context: dg.AssetExecutionContext, recipe: Recipe, mode
         }
     )
     if ORACLE_NAME in summary.index:
-        metadata["oracle_auc"] = float(summary.loc[ORACLE_NAME, "auc"])
-        metadata["auc_share_of_oracle"] = float(row["auc_share_of_oracle"])
-    for baseline in result.baseline_names:
-        metadata[f"{baseline}_auc"] = float(summary.loc[baseline, "auc"])
+        metadata["oracle_auc"] = round(float(summary.loc[ORACLE_NAME, "auc"]), 4)
+        metadata["auc_share_of_oracle"] = round(float(row["auc_share_of_oracle"]), 4)
+    for name in [*result.candidates, *result.baseline_names]:
+        metadata[f"{name}_auc"] = round(float(summary.loc[name, "auc"]), 4)
     if lead_time is not None:
         metadata["median_lead_time_days"] = lead_time
-    return dg.MaterializeResult(metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata, check_results=checks)
+
+
+def trained_check_spec(asset: str) -> dg.AssetCheckSpec:
+    """The non-blocking check that says whether a model asset trained a model this run."""
+    return dg.AssetCheckSpec(
+        "model_trained",
+        asset=asset,
+        description="Warns when the model was skipped because its label has nothing to learn "
+        "(no positive, e.g. no expansion without subscriptions). Non-blocking: every mart still publishes.",
+    )
+
+
+def _trained_check(model: str, passed: bool, reason: str) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name="model_trained",
+        passed=passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"model": model, "reason": reason},
+    )

@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 
 from dagster_project.ml.artifacts import champion_version, load_model
+from dagster_project.ml.backtest import TIE_AUC
 from dagster_project.ml.champion import should_promote
-from dagster_project.ml.recipe import Recipe, retrain
+from dagster_project.ml.dataset import NothingToLearn
+from dagster_project.ml.recipe import BACKTESTED, MIN_ORIGINS, MIN_SPLIT, PROVISIONAL, Recipe, retrain
 from dagster_project.ml.split import SplitSpec
-from dagster_project.ml.train import TrainSpec
+from dagster_project.ml.train import CANDIDATE_KINDS, TrainSpec
 
 CHAMPION = {"auc": 0.85, "brier": 0.060}
 LABEL = "churned_within_28d"
@@ -77,6 +79,7 @@ def _recipe(**overrides) -> Recipe:
         horizon_days=28,
         split=SplitSpec(calibration_weeks=6, min_train_weeks=6, test_weeks=4),
         training=TrainSpec(params={"num_threads": 1}, num_boost_round=30),
+        candidates=("lightgbm",),
     )
     return Recipe(**{**small, **overrides})
 
@@ -123,14 +126,59 @@ def test_worse_recipe_is_saved_but_not_promoted(tmp_path: Path):
     assert champion_version(tmp_path) == champion.challenger.version
 
 
-def test_too_short_for_a_backtest_promotes_only_a_first_model(tmp_path: Path):
-    # 19 labelled weeks: exactly enough to train and hold out (6 + 6 + 3 + 4), one short of 5 folds
-    young = tiny_snapshots(n_weeks=23)
+def test_too_short_for_a_backtest_promotes_only_a_first_provisional_model(tmp_path: Path):
+    # 13 labelled weeks: the smallest split (4 train + 4 calibration + 3 gap + 4 test) needs 15
+    young = tiny_snapshots(n_weeks=17)
     first = retrain(_recipe(), young, list(FAMILIES), FAMILIES, tmp_path)
     assert first.backtest is None and first.promoted
-    assert "No backtest: Not enough labelled history" in first.reason
+    assert first.model_kind == PROVISIONAL and first.challenger.kind == "logistic"
+    assert first.challenger.metadata["model_kind"] == PROVISIONAL and first.weeks_short > 0
+    assert f"No backtest: 13 labelled weekly as_of_dates, {first.weeks_short} short" in first.reason
     older = young.assign(as_of_date=young["as_of_date"] + pd.Timedelta(days=7))  # a week later
     second = retrain(_recipe(), older, list(FAMILIES), FAMILIES, tmp_path)
     assert second.backtest is None and not second.promoted
     assert "Kept the champion" in second.reason
     assert champion_version(tmp_path) == first.challenger.version
+
+
+def test_a_young_company_gets_fewer_and_shorter_folds(tmp_path: Path):
+    # 19 labelled weeks: one short of 5 folds with the recipe's periods, enough for 3 smaller ones
+    young = tiny_snapshots(n_weeks=23)
+    outcome = retrain(_recipe(), young, list(FAMILIES), FAMILIES, tmp_path)
+    assert outcome.model_kind == BACKTESTED and outcome.backtest is not None
+    assert MIN_ORIGINS <= len(outcome.backtest.folds) < 5
+    for fold in outcome.backtest.folds:
+        assert fold.label_window_end_date <= fold.origin_date  # the leak-free gap survives the shrinking
+
+
+def test_the_champion_is_the_best_candidate_of_the_backtest(tmp_path: Path):
+    recipe = _recipe(candidates=CANDIDATE_KINDS)
+    outcome = retrain(recipe, tiny_snapshots(), list(FAMILIES), FAMILIES, tmp_path)
+    summary = outcome.backtest.summary()
+    assert set(CANDIDATE_KINDS) <= set(summary.index)
+    best = summary.loc[list(CANDIDATE_KINDS), "auc"].max()
+    assert summary.loc[outcome.backtest.chosen, "auc"] >= best - TIE_AUC
+    assert outcome.challenger.kind == outcome.backtest.chosen == outcome.recipe.training.kind
+    assert summary.loc[outcome.backtest.chosen, "model_kind"] == "model"
+    assert outcome.backtest.choice in outcome.reason
+    stored = load_model(tmp_path)
+    assert stored.kind == outcome.backtest.chosen
+    assert Recipe.from_dict(stored.metadata["recipe"]) == recipe.with_kind(outcome.backtest.chosen)
+
+
+def test_the_recipe_shrinks_until_the_history_fits_and_no_further():
+    recipe = Recipe(label="churned_within_90d", horizon_days=90)
+    needed = recipe.weeks_for_a_backtest()
+    assert recipe.fitted_to(needed - 1)[1] == PROVISIONAL
+    small, kind = recipe.fitted_to(needed)
+    assert kind == BACKTESTED and small.n_origins >= MIN_ORIGINS and small.split == MIN_SPLIT
+    assert small.backtest_spec.largest_step(needed, 90) is not None and small.split.weeks_needed(90) <= needed
+    assert recipe.fitted_to(200) == (recipe, BACKTESTED)  # a long history keeps the full recipe
+    # 12 months of weekly snapshots leave ~39 labelled weeks for a 90-day horizon: a backtest
+    assert recipe.fitted_to(39)[1] == BACKTESTED
+
+
+def test_a_label_without_positives_is_nothing_to_learn(tmp_path: Path):
+    df = tiny_snapshots().assign(**{LABEL: lambda d: d[LABEL] * 0})
+    with pytest.raises(NothingToLearn, match="no positive"):
+        retrain(_recipe(), df, list(FAMILIES), FAMILIES, tmp_path)

@@ -298,6 +298,7 @@ def test_score_accounts_on_current_snapshot(model, snapshots):
         "support_score",
         "sentiment_score",
         "model_version",
+        "model_kind",
     ]
     assert len(scored) == current["account_id"].nunique() == 300
     assert scored["health_score"].between(0, 100).all()
