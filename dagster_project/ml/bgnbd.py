@@ -25,8 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.integrate import quad
 from scipy.optimize import minimize
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaincinv, betaln, digamma, expit, gammaln, hyp2f1
 
 # Bounds of the log-parameters during the fit: exp(+-15) spans ~3e-7 .. 3e6, far beyond any
 # plausible value once times are rescaled (see `fit`), and keeps the search away from overflow.
@@ -194,7 +195,7 @@ def _log_odds_dead(params: BGNBDParams, x: np.ndarray, t_x: np.ndarray, T: np.nd
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     repeat = x > 0
     x_safe = np.where(repeat, x, 1.0)
-    odds = np.log(a) - np.log(b + x_safe - 1) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+    odds = np.log(a) - np.log(b + x_safe - 1) + (r + x) * np.log1p((T - t_x) / (alpha + t_x))
     return np.where(repeat, odds, -np.inf)
 
 
@@ -221,19 +222,36 @@ def expected_transactions(params: BGNBDParams, t, x, t_x, T) -> np.ndarray:
 
     (a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))] * P(alive)
 
-    The closed form comes from E[(1 - exp(-lambda p t)) / p] under the posterior of the alive
-    customer (lambda ~ Gamma(r+x, alpha+T), p ~ Beta(a, b+x)); it holds for every a > 0 by
-    analytic continuation except at a = 1 exactly, where both factors vanish, so a is moved off 1
-    by 1e-6 there (the expectation is smooth in a).
+    The bracket is E[(1 - exp(-lambda p t)) / p] under the alive customer's posterior (lambda ~
+    Gamma(r+x, alpha+T), p ~ Beta(a, b+x)); the closed form holds for every a > 0 but a = 1 (where
+    it is 0/0). Where it cannot be evaluated (a = 1 exactly, or 2F1 overflowing for hundreds of
+    transactions in a short T), that expectation is integrated numerically over p instead.
     """
     x, t_x, T = check_customers(x, t_x, T)
-    t = _check_horizon(t)
-    r, alpha, b = params.r, params.alpha, params.b
-    a = params.a if abs(params.a - 1.0) > 1e-6 else 1.0 + 1e-6
-    log_ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + T + t))
-    hyper = hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
-    alive_mean = (a + b + x - 1) / (a - 1) * (1 - np.exp(log_ratio) * hyper)
+    t, x, t_x, T = np.broadcast_arrays(_check_horizon(t), x, t_x, T)
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        no_event = np.exp(-(r + x) * np.log1p(t / (alpha + T)))
+        hyper = hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
+        alive_mean = np.asarray((a + b + x - 1) / (a - 1) * (1 - no_event * hyper), dtype="float64")
+    flat = alive_mean.reshape(-1)  # a view: patched in place
+    for i in np.flatnonzero(~np.isfinite(flat)):
+        flat[i] = _alive_mean_by_quadrature(params, t.flat[i], x.flat[i], T.flat[i])
     return alive_mean * expit(-_log_odds_dead(params, x, t_x, T))
+
+
+def _alive_mean_by_quadrature(params: BGNBDParams, t: float, x: float, T: float) -> float:
+    """E[(1 - ((alpha+T) / (alpha+T+p t))^(r+x)) / p] for p ~ Beta(a, b+x), integrated by quad over
+    the beta quantiles u = F(p) (so a density piled up near 0, as after hundreds of transactions,
+    is sampled where its mass is); the integrand tends to (r+x) t / (alpha+T) at p = 0."""
+    n, scale = params.r + x, params.alpha + T
+
+    def mean_given_quantile(u: float) -> float:
+        p = float(betaincinv(params.a, params.b + x, u))
+        return float(-np.expm1(-n * np.log1p(p * t / scale)) / p) if p > 0 else n * t / scale
+
+    integral, _ = quad(mean_given_quantile, 0, 1, epsabs=0, epsrel=1e-10, limit=200)
+    return integral
 
 
 def p_no_transaction(params: BGNBDParams, t, x, t_x, T) -> np.ndarray:
@@ -248,6 +266,6 @@ def p_no_transaction(params: BGNBDParams, t, x, t_x, T) -> np.ndarray:
     """
     x, t_x, T = check_customers(x, t_x, T)
     t = _check_horizon(t)
-    log_ratio = (params.r + x) * (np.log(params.alpha + T) - np.log(params.alpha + T + t))
-    buys = -np.expm1(log_ratio)  # P(at least one event | alive)
+    log_no_event = -(params.r + x) * np.log1p(t / (params.alpha + T))
+    buys = -np.expm1(log_no_event)  # P(at least one event | alive)
     return 1.0 - expit(-_log_odds_dead(params, x, t_x, T)) * buys
