@@ -131,6 +131,15 @@ def test_fit_recovers_the_parameters_of_simulated_customers(fitted: BGNBDParams)
 def test_fit_is_the_maximum_and_does_not_depend_on_the_time_unit(customers: Customers, fitted: BGNBDParams):
     c = customers
     assert bgnbd.log_likelihood(fitted, c.x, c.t_x, c.T).sum() > bgnbd.log_likelihood(TRUE, c.x, c.t_x, c.T).sum()
+
+    # A stationary point: the mean log-likelihood is flat in every log-parameter (central differences).
+    def mean_ll(log_params: np.ndarray) -> float:
+        return float(bgnbd.log_likelihood(BGNBDParams(*np.exp(log_params)), c.x, c.t_x, c.T).mean())
+
+    at = np.log([fitted.r, fitted.alpha, fitted.a, fitted.b])
+    step = 1e-5 * np.eye(4)
+    slopes = [(mean_ll(at + h) - mean_ll(at - h)) / 2e-5 for h in step]
+    np.testing.assert_allclose(slopes, 0, atol=1e-4)
     # The same customers in days: alpha x 7, the rest unchanged.
     in_days = bgnbd.fit(c.x, 7 * c.t_x, 7 * c.T)
     assert in_days.alpha == pytest.approx(7 * fitted.alpha, rel=1e-3)
