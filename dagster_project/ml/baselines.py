@@ -34,6 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dagster_project.ml.bgnbd import check_customers, p_no_transaction
+from dagster_project.ml.bgnbd import fit as fit_bgnbd
 from dagster_project.ml.dataset import SNAPSHOT_TABLE, require_columns
 from dagster_project.ml.linear import DEFAULT_CS, fit_linear
 
@@ -184,3 +186,83 @@ def default_baselines(
         LoginDropRule(ratio_column=login_ratio_column),
         LogisticBaseline(features=tuple(features)),
     ]
+
+
+@dataclass(frozen=True)
+class BGNBDBaseline:
+    """BG/NBD (`bgnbd.py`): score = P(no transaction in the next `horizon_days` | the account's
+    purchase history), the textbook answer to "no purchase in the next 90 days".
+
+    It reads three snapshot columns, all in days and point-in-time at `as_of_date`:
+    - `frequency_column`: repeat transactions x (transactions, or active days, after the first;
+      with `frequency_includes_first` the column counts the first one too and x = column - 1);
+    - `recency_column`: t_x, days from the first transaction to the last one (with
+      `recency_is_days_since_last` the column is days since the last one and t_x = T - column);
+    - `age_column`: T, days from the first transaction to `as_of_date`.
+
+    The model is fitted on one row per account: each account's newest training row (for every
+    account still in the snapshot that is the newest training `as_of_date`). Not on all
+    account-weeks: a week's history is a prefix of the next week's, so ~50 rows of one account
+    would count its transactions ~50 times as if they came from independent customers, with
+    weight growing with tenure. The newest row holds all of the account's information; an
+    account that left the snapshot earlier keeps its last row, observed (censored) until then,
+    instead of being dropped, which would fit survivors only. The label is not used by the fit.
+
+    Rows without any transaction (a missing value in one of the three columns, or no transaction
+    at all with `frequency_includes_first`) have no BG/NBD history: they get the training churn
+    rate of such rows, or the overall training rate when training had none. Fitted parameters
+    (alpha in days) are reported as `scorer.params`.
+    """
+
+    frequency_column: str
+    recency_column: str
+    age_column: str
+    horizon_days: int
+    frequency_includes_first: bool = False
+    recency_is_days_since_last: bool = False
+    name: str = "bg_nbd"
+
+    def _columns(self) -> list[str]:
+        return [self.frequency_column, self.recency_column, self.age_column]
+
+    def _history(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(has a transaction, x, t_x, T) per row; x, t_x, T are meaningful where the first is True."""
+        require_columns(df, self._columns())
+        frequency, recency, age = (
+            pd.to_numeric(df[c], errors="coerce").to_numpy(dtype="float64") for c in self._columns()
+        )
+        x = frequency - 1 if self.frequency_includes_first else frequency
+        t_x = age - recency if self.recency_is_days_since_last else recency
+        has = ~(np.isnan(x) | np.isnan(t_x) | np.isnan(age))
+        if self.frequency_includes_first:
+            has &= frequency != 0
+        try:
+            check_customers(x[has], t_x[has], age[has])
+        except ValueError as error:
+            raise ValueError(
+                f"{SNAPSHOT_TABLE} columns {self._columns()} do not describe purchase histories for the "
+                f"{self.name} baseline: {error} (frequency_includes_first={self.frequency_includes_first}, "
+                f"recency_is_days_since_last={self.recency_is_days_since_last}: check them against the columns)."
+            ) from error
+        return has, x, t_x, age
+
+    def fit(self, train: pd.DataFrame, label: str, validation: pd.DataFrame | None = None) -> Scorer:
+        """Fit BG/NBD on each account's newest training row; return the scorer.
+        (`validation` is not used: the model has nothing to tune on labels.)"""
+        y = _labels(train, label)
+        require_columns(train, ["account_id", "as_of_date"])
+        has, x, t_x, age = self._history(train)
+        newest = train.assign(_row=np.arange(len(train)))[has].sort_values("as_of_date").groupby("account_id").tail(1)
+        rows = newest["_row"].to_numpy()
+        params = fit_bgnbd(x[rows], t_x[rows], age[rows])
+        no_history_rate = float(y[~has].mean()) if (~has).any() else float(y.mean())
+        horizon = self.horizon_days
+
+        def score(df: pd.DataFrame) -> np.ndarray:
+            known, xs, ts, ages = self._history(df)
+            scores = np.full(len(df), no_history_rate, dtype="float64")
+            scores[known] = p_no_transaction(params, horizon, xs[known], ts[known], ages[known])
+            return scores
+
+        score.params = {**params.as_dict(), "accounts_fitted": len(rows), "no_history_rate": no_history_rate}  # type: ignore[attr-defined]
+        return score
