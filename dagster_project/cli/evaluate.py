@@ -34,7 +34,7 @@ from dagster_project.ml.snapshots import (
     read_snapshots,
 )
 from dagster_project.ml.split import SplitSpec
-from dagster_project.ml.train import CANDIDATE_KINDS, DEFAULT_TRAINING, TrainSpec
+from dagster_project.ml.train import CANDIDATE_KINDS, DEFAULT_GRID, DEFAULT_TRAINING, TrainSpec
 
 DEFAULT_LABEL = CHURN_LABEL
 
@@ -103,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         help='JSON overrides of the LightGBM params, e.g. \'{"num_leaves": 7, "num_threads": 1}\'',
     )
     parser.add_argument(
+        "--no-grid", action="store_true", help="LightGBM with --lgbm-params only (default: tune over the small grid)"
+    )
+    parser.add_argument(
         "--candidates",
         nargs="+",
         choices=CANDIDATE_KINDS,
@@ -134,7 +137,11 @@ def main(argv: list[str] | None = None) -> int:
         args.label,
         args.horizon_days,
         BacktestSpec(n_origins=args.n_origins, step_weeks=args.step_weeks, test_weeks=args.test_weeks, split=split),
-        training=TrainSpec(params=args.lgbm_params or {}, num_boost_round=args.num_boost_round),
+        training=TrainSpec(
+            params=args.lgbm_params or {},
+            num_boost_round=args.num_boost_round,
+            grid=() if args.no_grid else DEFAULT_GRID,
+        ),
         candidates=args.candidates,
         feature_families=families,
         login_ratio_column=args.login_ratio_column,

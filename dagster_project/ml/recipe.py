@@ -40,7 +40,7 @@ from dagster_project.ml.dataset import NothingToLearn, labelled_rows
 from dagster_project.ml.split import DEFAULT_SPLIT, SplitSpec
 from dagster_project.ml.train import (
     CANDIDATE_KINDS,
-    DEFAULT_TRAINING,
+    DEFAULT_GRID,
     TrainedModel,
     TrainSpec,
     json_safe,
@@ -49,6 +49,8 @@ from dagster_project.ml.train import (
 )
 
 RECIPE_METADATA_KEY = "recipe"
+# The deployed models tune LightGBM over the small default grid.
+PRODUCTION_TRAINING = TrainSpec(grid=DEFAULT_GRID)
 # Recipes stored before the split and training settings were grouped kept them at the top level.
 _FLAT_SPLIT_KEYS = ("calibration_gap_days", "calibration_weeks", "test_weeks", "min_train_weeks")
 _FLAT_TRAIN_KEYS = ("params", "num_boost_round")
@@ -69,7 +71,7 @@ class Recipe:
 
     label: str
     horizon_days: int
-    training: TrainSpec = DEFAULT_TRAINING
+    training: TrainSpec = PRODUCTION_TRAINING
     split: SplitSpec = DEFAULT_SPLIT
     n_origins: int = DEFAULT_BACKTEST.n_origins
     candidates: tuple[str, ...] = CANDIDATE_KINDS
@@ -128,7 +130,11 @@ class Recipe:
         data = dict(data)
         split = data.pop("split", None) or {k: data.pop(k) for k in _FLAT_SPLIT_KEYS if k in data}
         training = data.pop("training", None) or {k: data.pop(k) for k in _FLAT_TRAIN_KEYS if k in data}
-        training = {**training, "params": dict(training.get("params") or {})}
+        training = {
+            **training,
+            "params": dict(training.get("params") or {}),
+            "grid": tuple(dict(point) for point in training.get("grid") or ()),
+        }
         # A recipe stored before candidates existed trained LightGBM only.
         candidates = tuple(data.pop("candidates", None) or (training.get("kind", "lightgbm"),))
         return cls(**data, split=SplitSpec(**split), training=TrainSpec(**training), candidates=candidates)

@@ -21,7 +21,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,6 +85,9 @@ class TrainSpec:
 
     kind: str = "lightgbm"
     params: Mapping[str, Any] = field(default_factory=dict)
+    # Alternatives to `params` LightGBM may pick from, by an inner time-aware validation on the
+    # training weeks only (`_tune_params`); empty: `params` as they are.
+    grid: tuple[Mapping[str, Any], ...] = ()
     num_boost_round: int = DEFAULT_NUM_BOOST_ROUND
     early_stopping_rounds: int | None = DEFAULT_EARLY_STOPPING_ROUNDS
     random_state: int = 0
@@ -98,6 +101,14 @@ class TrainSpec:
         return {**DEFAULT_PARAMS, "seed": int(self.random_state), **dict(self.params)}
 
 
+# The production grid: today's shallow trees, and two looser variants for richer data.
+DEFAULT_GRID: tuple[dict[str, Any], ...] = (
+    {},
+    {"num_leaves": 8, "min_data_in_leaf": 100},
+    {"num_leaves": 16, "min_data_in_leaf": 50, "lambda_l2": 1.0},
+)
+# The inner validation: the last weeks of the training period, one label horizon after the rest.
+INNER_VALIDATION_WEEKS = 4
 DEFAULT_TRAINING = TrainSpec()
 # The column of a contributions frame that holds the model's average log-odds.
 BIAS_COLUMN = "_bias"
@@ -372,10 +383,11 @@ def train_candidates(
     y_cal = periods.calibration[label].to_numpy()
     y_test = periods.test[label].to_numpy()
 
-    full_params = training.lightgbm_params()
-    booster, best_iteration = None, None
+    booster, best_iteration, tuning = None, None, None
     if {"lightgbm", "blend"} & set(kinds):
+        training, tuning = _tune_params(periods.train, features, categories, label, horizon_days, training)
         booster, best_iteration = _fit_booster(periods, features, categories, label, training)
+    full_params = training.lightgbm_params()
     linear = None
     if {"logistic", "blend"} & set(kinds):
         linear = fit_linear(periods.train, features, label, validation=periods.calibration)
@@ -441,6 +453,7 @@ def train_candidates(
                         "early_stopping_rounds": training.early_stopping_rounds,
                         "best_iteration": best_iteration,
                         "random_state": int(training.random_state),
+                        "grid_search": tuning,
                     }
                     if parts["booster"] is not None
                     else {}
@@ -519,6 +532,47 @@ def train_provisional(
         }
     )
     return model
+
+
+def _tune_params(
+    train: pd.DataFrame,
+    features: list[str],
+    categories: dict[str, list[str]],
+    label: str,
+    horizon_days: int,
+    training: TrainSpec,
+) -> tuple[TrainSpec, dict[str, Any] | None]:
+    """(the training spec with the grid point of best inner-validation AUC merged into its params,
+    what was tried). The inner validation is the last `INNER_VALIDATION_WEEKS` training weeks; the
+    inner fit uses only the weeks whose label window ends before them. No grid, too few weeks or a
+    validation period without both classes: `training` as it is."""
+    if not training.grid:
+        return training, None
+    dates = pd.DatetimeIndex(sorted(pd.to_datetime(train["as_of_date"]).unique()))
+    if len(dates) <= INNER_VALIDATION_WEEKS:
+        return training, {"skipped": "too few training weeks for an inner validation"}
+    valid_start = dates[-INNER_VALIDATION_WEEKS]
+    as_of = pd.to_datetime(train["as_of_date"])
+    inner_train = train[as_of < valid_start - pd.Timedelta(days=horizon_days)]
+    inner_valid = train[as_of >= valid_start]
+    y_fit, y_valid = inner_train[label].to_numpy(), inner_valid[label].to_numpy()
+    if inner_train["as_of_date"].nunique() < INNER_VALIDATION_WEEKS or len(set(y_fit)) < 2 or len(set(y_valid)) < 2:
+        return training, {"skipped": "the inner periods are too short or lack a class"}
+    fit_set = lgb.Dataset(
+        prepare_matrix(inner_train, features, categories),
+        y_fit,
+        categorical_feature=list(categories) or "auto",
+        free_raw_data=False,
+    )
+    x_valid = prepare_matrix(inner_valid, features, categories)
+    aucs = []
+    for point in training.grid:
+        spec = replace(training, params={**training.params, **point}, grid=())
+        booster = lgb.train(spec.lightgbm_params(), fit_set, num_boost_round=spec.num_boost_round)
+        aucs.append(float(binary_metrics(y_valid, booster.predict(x_valid))["auc"]))
+    best = int(np.argmax(aucs))  # the first (simplest) point on a tie
+    chosen = replace(training, params={**training.params, **training.grid[best]}, grid=())
+    return chosen, {"grid": [dict(p) for p in training.grid], "inner_auc": aucs, "chosen": best}
 
 
 def _fit_booster(periods, features, categories, label, training: TrainSpec) -> tuple[lgb.Booster, int]:

@@ -370,3 +370,15 @@ def test_champion_pointer(model, snapshots, tmp_path):
 def test_prepared_matrix_matches_model_categories(model, snapshots):
     X = prepare_matrix(latest_snapshot(snapshots), model.features, model.categories)
     assert list(X["plan"].cat.categories) == model.categories["plan"] == ["enterprise", "growth", "starter"]
+
+
+def test_the_lightgbm_grid_is_chosen_on_the_training_weeks_only(snapshots):
+    grid = ({}, {"num_leaves": 2, "min_data_in_leaf": 5000})  # the second cannot split: a poor ranker
+    tuned = train_churn_model(snapshots, FEATURES, LABEL, HORIZON, training=TrainSpec(grid=grid))
+    search = tuned.metadata["grid_search"]
+    assert len(search["inner_auc"]) == 2 and search["chosen"] == 0
+    assert search["inner_auc"][0] > search["inner_auc"][1]
+    assert tuned.metadata["params"]["num_leaves"] == DEFAULT_PARAMS["num_leaves"]
+    # The same data and the chosen point as fixed params give the same booster.
+    fixed = train_churn_model(snapshots, FEATURES, LABEL, HORIZON)
+    np.testing.assert_allclose(predict_raw(tuned, snapshots), predict_raw(fixed, snapshots))
