@@ -220,10 +220,10 @@ def test_usage_oracle_counts_dropouts_that_become_activity_churn(companies):
     assert roc_auc_score(quiet_for_good[on_grid], gt.true_churn_prob_90d[on_grid]) > 0.85
 
 
-@pytest.mark.parametrize("months", [6, 9, 12])
-@pytest.mark.parametrize("shape", ["accounts_events", "purchases"])
-def test_short_histories(shape, months, tmp_path):
-    config = _config(shape, n_accounts=40, months=months)
+@pytest.mark.parametrize("months", [6, 9, 12, 18])
+@pytest.mark.parametrize("shape", list(EXPECTED_TABLES))
+def test_histories_of_6_to_18_months(shape, months, tmp_path):
+    config = _config(shape, n_accounts=30, months=months)
     rows = generate(config, tmp_path)
     window = make_window(config)
     assert months * 28 <= window.n_days <= months * 31 + 7
