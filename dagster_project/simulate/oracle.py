@@ -6,6 +6,10 @@ distribution of the health deviation d = h - baseline over the next 13 weeks on 
 dynamics plus the shock mixture give a transition matrix shared by all accounts), removing the
 probability mass that churns each week according to the renewal calendar. That is exact up to the
 grid discretisation and the outage rate being averaged (outage weeks are not known in advance).
+
+What "churn" means follows the shape (docs/simulator.md): the end of the subscription for contract
+shapes (`ground_truth`); for companies without contracts (`dropout_ground_truth`), no purchase in
+the horizon (dormancy, purchases shape) or the silence a dropout starts (activity, usage shape).
 """
 
 from __future__ import annotations
