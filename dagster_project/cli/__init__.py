@@ -51,9 +51,19 @@ def prepare(settings: Settings, simulate_if_empty: bool = True) -> None:
     """Make a fresh checkout runnable: simulated data when there is none, and the dbt manifest."""
     if simulate_if_empty and landing_is_empty(settings):
         from dagster_project.simulate import SimulationConfig, generate
+        from dagster_project.simulate.shapes import SHAPES
 
-        print(f"No landing data in {settings.landing_dir}: simulating a company (default scale).")
-        rows = generate(SimulationConfig(), settings.landing_dir)
+        if settings.simulator_shape not in SHAPES:
+            raise ValueError(
+                f"AHW_SIM_SHAPE={settings.simulator_shape!r} is not a simulator shape: "
+                f"choose one of {', '.join(SHAPES)} (see docs/simulator.md)."
+            )
+        shape = SHAPES[settings.simulator_shape]
+        print(
+            f"No landing data in {settings.landing_dir}: simulating a company (default scale, shape {shape.name}: "
+            f"{shape.description}). Its churn definition is {shape.churn_definition}."
+        )
+        rows = generate(SimulationConfig(shape=shape.name), settings.landing_dir)
         print("  " + ", ".join(f"{k}: {v:,}" for k, v in rows.items()))
     build_dbt_manifest(settings)
     print(f"dbt manifest ready in {DBT_PROJECT_DIR / 'target'}")

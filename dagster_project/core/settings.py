@@ -45,6 +45,9 @@ class Settings:
     duckdb_temp_directory: Path = REPO_ROOT / "data" / "duckdb_tmp"
     lookback_days: int = 3
     partitions_start_date: str = "2024-01-01"
+    # The simulated company `ahw prepare` (and `ahw simulate` without --shape) writes: which raw
+    # tables it brings (dagster_project/simulate/shapes.py).
+    simulator_shape: str = "all_sources"
 
     def export_for_dbt(self) -> dict[str, str]:
         """Environment variables that dbt's profiles.yml and dbt_project.yml read."""
@@ -97,6 +100,7 @@ def get_settings() -> Settings:
         duckdb_temp_directory=Path(os.environ.get("AHW_DUCKDB_TEMP_DIRECTORY", data_dir / "duckdb_tmp")).resolve(),
         lookback_days=_non_negative_int("AHW_LOOKBACK_DAYS", "3"),
         partitions_start_date=os.environ.get("AHW_PARTITIONS_START_DATE", "2024-01-01"),
+        simulator_shape=os.environ.get("AHW_SIM_SHAPE") or "all_sources",
     )
 
 

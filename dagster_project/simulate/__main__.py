@@ -1,4 +1,4 @@
-"""CLI: ahw simulate --accounts 500 --months 18 --seed 42 [--end-date YYYY-MM-DD]
+"""CLI: ahw simulate --accounts 500 --months 18 --seed 42 [--shape all_sources] [--end-date YYYY-MM-DD]
 [--event-volume 1.0] [--out DIR]"""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dagster_project.core.settings import get_settings
 from dagster_project.simulate import SimulationConfig, generate
+from dagster_project.simulate.shapes import SHAPES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,6 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=500, help="number of accounts (default 500)")
     parser.add_argument("--months", type=int, default=18, help="months of history (default 18)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument(
+        "--shape",
+        choices=list(SHAPES),
+        default=None,
+        help="which raw tables the company brings and how it churns: "
+        + "; ".join(f"{s.name}: {s.description}" for s in SHAPES.values())
+        + " (default: AHW_SIM_SHAPE, else all_sources)",
+    )
     parser.add_argument(
         "--end-date",
         type=dt.date.fromisoformat,
@@ -41,8 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="landing folder (default: AHW_LANDING_DIR)")
     args = parser.parse_args(argv)
 
-    out = args.out or get_settings().landing_dir
+    settings = get_settings()
+    out = args.out or settings.landing_dir
     config = SimulationConfig(
+        shape=args.shape or settings.simulator_shape,
         n_accounts=args.accounts,
         months=args.months,
         seed=args.seed,
@@ -53,7 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     rows = generate(config, out)
     elapsed = time.perf_counter() - started
-    print(f"simulated {config.n_accounts} accounts x {config.months} months (seed {config.seed}) into {out}")
+    shape = SHAPES[config.shape]
+    print(
+        f"simulated {config.n_accounts} accounts x {config.months} months (seed {config.seed}, shape {shape.name}) "
+        f"into {out}; its churn definition: {shape.churn_definition}"
+    )
     for table, n in rows.items():
         print(f"  {table:<28} {n:>12,} rows")
     print(f"  elapsed {elapsed:.1f} s")

@@ -382,14 +382,16 @@ def _happenings(
 
 
 def events_table(
-    chunk: EventChunk, first_event_number: int, acc: Accounts, users: Users
+    chunk: EventChunk, first_event_number: int, acc: Accounts, users: Users, names: tuple[str, ...] = EVENT_NAMES
 ) -> dict[str, pa.Array | np.ndarray]:
-    """The `events` raw table for one chunk, with ids continuing from `first_event_number`."""
+    """The `events` raw table for one chunk, with ids continuing from `first_event_number`.
+
+    `names` is the vocabulary `chunk.name` indexes (EVENT_NAMES plus any shape-specific events)."""
     return {
         "event_id": text.prefixed_ids("evt_", first_event_number + np.arange(len(chunk)), 10),
         # Dictionaries limited to the chunk's accounts and users keep the Parquet dictionary pages small.
         "account_id": text.take(acc.id_array.slice(chunk.a_lo, chunk.a_hi - chunk.a_lo), chunk.acct - chunk.a_lo),
-        "event_name": text.take(EVENT_NAMES, chunk.name),
+        "event_name": text.take(names, chunk.name),
         "occurred_at": chunk.occurred_us,
         "user_id": text.take(
             users.id_array.slice(chunk.u_lo, chunk.u_hi - chunk.u_lo),

@@ -56,16 +56,7 @@ def generate_invoices(
     due = issued + np.where(annual | (kind == CHARGE_PRORATION), 30, 3) * DAY_US
 
     h = paths.h[a, np.minimum(day // 7, window.n_weeks - 1)]
-    p_late = 1 / (1 + np.exp(-(-2.8 - 1.0 * (h - 1))))
-    late = ~failed & (rng.random(n) < p_late)
-    on_time = np.where(
-        annual,
-        issued + (rng.uniform(1, 28, n) * DAY_US).astype(np.int64),
-        issued + (rng.uniform(1, 120, n) * MINUTE_US).astype(np.int64),
-    )
-    late_by = np.minimum(2 + rng.exponential(10, n), CARD_RETRY_DAYS)
-    paid = np.where(late, due + (late_by * DAY_US).astype(np.int64), on_time)
-    paid = np.where(failed, -1, paid)
+    paid, late = payment_times(issued, due, h, failed, annual, rng)
     void = (kind == CHARGE_PRORATION) & (rng.random(n) < 0.05)  # disputed true-ups are voided
     paid = np.where(void | (paid >= window.cutoff_us), -1, paid)
 
@@ -92,6 +83,32 @@ def generate_invoices(
         pd_from_us=pd_from[order],
         pd_to_us=pd_to[order],
     )
+
+
+def payment_times(
+    issued: np.ndarray,
+    due: np.ndarray,
+    h: np.ndarray,
+    failed: np.ndarray,
+    invoiced: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """When each invoice is paid (-1: never, it failed) and whether it was late; health at issue `h`.
+
+    Invoiced customers (net 30) pay within four weeks; cards are charged minutes after issue. Unhealthy
+    accounts pay late more often, after the due date and before the dunning period ends.
+    """
+    n = issued.size
+    p_late = 1 / (1 + np.exp(-(-2.8 - 1.0 * (h - 1))))
+    late = ~failed & (rng.random(n) < p_late)
+    on_time = np.where(
+        invoiced,
+        issued + (rng.uniform(1, 28, n) * DAY_US).astype(np.int64),
+        issued + (rng.uniform(1, 120, n) * MINUTE_US).astype(np.int64),
+    )
+    late_by = np.minimum(2 + rng.exponential(10, n), CARD_RETRY_DAYS)
+    paid = np.where(late, due + (late_by * DAY_US).astype(np.int64), on_time)
+    return np.where(failed, -1, paid), late
 
 
 def _churn_us(life: Lifecycle, window: Window) -> np.ndarray:
@@ -251,18 +268,22 @@ def subscriptions_table(subs: Subscriptions, acc: Accounts) -> dict[str, pa.Arra
     }
 
 
-def invoices_table(inv: Invoices, subs: Subscriptions, acc: Accounts) -> dict[str, pa.Array | np.ndarray]:
-    """The `invoices` raw table as columns; each invoice points at the subscription row valid when issued."""
-    sub_ids = subs.ids()
-    # Row of the subscription history valid at issue: last row of the account starting at or before it.
-    row = _row_valid_at(subs.acct, subs.valid_from_us, inv.acct, inv.issued_us)
+def invoices_table(inv: Invoices, subs: Subscriptions | None, acc: Accounts) -> dict[str, pa.Array | np.ndarray]:
+    """The `invoices` raw table as columns; each invoice points at the subscription row valid when issued
+    (no subscription_id without subscriptions: one-off purchases)."""
+    if subs is None:
+        subscription_id = pa.nulls(inv.acct.size, pa.string())
+    else:
+        # Row of the subscription history valid at issue: last row of the account starting at or before it.
+        row = _row_valid_at(subs.acct, subs.valid_from_us, inv.acct, inv.issued_us)
+        subscription_id = subs.ids().take(pa.array(np.maximum(row, 0), mask=row < 0))
     paid = inv.paid_us >= 0
     return {
         "invoice_id": text.prefixed_ids("inv_", np.arange(1, inv.acct.size + 1), 8),
         "account_id": text.take(acc.id_array, inv.acct),
         "amount_due": inv.amount_due,
         "issued_at": inv.issued_us,
-        "subscription_id": sub_ids.take(pa.array(np.maximum(row, 0), mask=row < 0)),
+        "subscription_id": subscription_id,
         "amount_paid": np.where(paid, inv.amount_due, 0.0),
         "status": inv.status,
         "due_at": inv.due_us,

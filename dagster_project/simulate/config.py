@@ -14,6 +14,7 @@ from enum import IntEnum
 import numpy as np
 
 from dagster_project.core import clock
+from dagster_project.simulate.shapes import DEFAULT_SHAPE, get_shape
 
 DAY_US = 86_400_000_000
 HOUR_US = 3_600_000_000
@@ -38,6 +39,8 @@ class SimulationConfig:
     table (bigger, and drawn anew) changes.
     With `last_day_file`, the events received on the last day (including late ones that occurred
     earlier) go to their own file, `events/received-<end_date>.parquet`, like a daily delivery.
+    `shape` picks which raw tables the company brings and how it churns (`shapes.SHAPES`); the
+    default, all_sources, is the full subscription business.
     """
 
     n_accounts: int = 500
@@ -46,8 +49,10 @@ class SimulationConfig:
     end_date: dt.date | None = None
     event_volume: float = 1.0
     last_day_file: bool = False
+    shape: str = DEFAULT_SHAPE
 
     def __post_init__(self) -> None:
+        get_shape(self.shape)  # fails loudly on an unknown shape
         if self.n_accounts < 1:
             raise ValueError(f"n_accounts must be >= 1, got {self.n_accounts}")
         if not 1 <= self.months <= 120:
@@ -69,6 +74,8 @@ class Stage(IntEnum):
     NPS = 8
     TEXT = 9
     FAULTS = 10
+    DROPOUT = 11
+    PURCHASES = 12
 
 
 def stage_rng(seed: int, stage: Stage, *extra: int) -> np.random.Generator:

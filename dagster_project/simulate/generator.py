@@ -16,13 +16,22 @@ import pyarrow.compute as pc
 from dagster_project.core.contract import GROUND_TRUTH_COLUMNS, GROUND_TRUTH_DIR, GROUND_TRUTH_TABLE, TABLES
 from dagster_project.simulate import text
 from dagster_project.simulate.accounts import accounts_table, generate_accounts
-from dagster_project.simulate.activity import ActivityModel, events_table, generate_events
+from dagster_project.simulate.activity import EVENT_NAMES, ActivityModel, events_table, generate_events
 from dagster_project.simulate.billing import build_subscriptions, generate_invoices, invoices_table, subscriptions_table
 from dagster_project.simulate.calendar import day_factors
 from dagster_project.simulate.config import ACCOUNT_CHUNK, SimulationConfig, Stage, make_window, stage_rng
-from dagster_project.simulate.health import ChurnModel, HealthModel, simulate_health
-from dagster_project.simulate.lifecycle import CHURN_RENEWAL, contract_schedule, simulate_lifecycle
-from dagster_project.simulate.oracle import ground_truth
+from dagster_project.simulate.health import ChurnModel, DropoutModel, HealthModel, simulate_health
+from dagster_project.simulate.lifecycle import CHURN_RENEWAL, contract_schedule, dropout_schedule, simulate_lifecycle
+from dagster_project.simulate.oracle import dropout_ground_truth, ground_truth
+from dagster_project.simulate.purchases import (
+    PURCHASE_EVENT_NAMES,
+    PurchaseModel,
+    generate_purchases,
+    purchase_invoices,
+    purchase_traits,
+    with_order_events,
+)
+from dagster_project.simulate.shapes import ACTIVITY_CHURN_DAYS, get_shape
 from dagster_project.simulate.support import generate_nps, generate_tickets, tickets_table
 from dagster_project.simulate.users import account_end_us, generate_users, users_table
 from dagster_project.simulate.writer import TableWriter, arrow_schema, clear_folders, to_arrow
@@ -84,40 +93,62 @@ class _Outputs:
 
 
 def generate(config: SimulationConfig, out_dir: Path) -> dict[str, int]:
-    """Simulate the company and write the seven raw tables and the ground truth under `out_dir`.
+    """Simulate the company and write the raw tables of its shape and the ground truth under `out_dir`.
 
-    Existing files of these tables are replaced. Returns rows written per table (the ground truth
-    under the key `_ground_truth/account_weeks`). Deterministic for a config with an explicit end_date.
+    Existing files of every contract table are replaced (a table the shape does not bring is
+    removed, not written). Returns rows written per table (the ground truth under the key
+    `_ground_truth/account_weeks`). Deterministic for a config with an explicit end_date.
     """
     out_dir = Path(out_dir)
+    shape = get_shape(config.shape)
     window = make_window(config)
     seed = config.seed
-    health_model, churn_model = HealthModel(), ChurnModel()
+    health_model = HealthModel()
     activity_model = ActivityModel(actions_intercept=ActivityModel.actions_intercept + math.log(config.event_volume))
 
     acc = generate_accounts(config, window)
     paths = simulate_health(acc, window, health_model, stage_rng(seed, Stage.HEALTH))
-    sched = contract_schedule(acc, window, churn_model)
-    life = simulate_lifecycle(acc, window, paths, sched, churn_model, stage_rng(seed, Stage.LIFECYCLE))
+    if shape.contracts:
+        churn_model = ChurnModel()
+        sched = contract_schedule(acc, window, churn_model)
+        life = simulate_lifecycle(acc, window, paths, sched, churn_model, stage_rng(seed, Stage.LIFECYCLE))
+    else:
+        dropout = DropoutModel()
+        churn_model = dropout.churn_model()
+        sched = dropout_schedule(acc, window, dropout)
+        life = simulate_lifecycle(acc, window, paths, sched, churn_model, stage_rng(seed, Stage.DROPOUT))
     users = generate_users(acc, window, life, paths, stage_rng(seed, Stage.USERS))
     end_us = account_end_us(life, window)
-    invoices = generate_invoices(acc, window, paths, life, stage_rng(seed, Stage.BILLING))
-    subs = build_subscriptions(acc, window, life, invoices)
-    tickets = generate_tickets(acc, users, window, paths, life, end_us, stage_rng(seed, Stage.TICKETS))
-    nps = generate_nps(acc, users, window, paths, life, end_us, stage_rng(seed, Stage.NPS))
+    tables: dict[str, dict] = {}
+    purchases = None
+    if shape.contracts:
+        invoices = generate_invoices(acc, window, paths, life, stage_rng(seed, Stage.BILLING))
+        subs = build_subscriptions(acc, window, life, invoices)
+        tables["subscriptions"] = subscriptions_table(subs, acc)
+        tables["invoices"] = invoices_table(invoices, subs, acc)
+        tickets = generate_tickets(acc, users, window, paths, life, end_us, stage_rng(seed, Stage.TICKETS))
+        tables["tickets"] = tickets_table(tickets, acc, users)
+        tables["nps_responses"] = generate_nps(acc, users, window, paths, life, end_us, stage_rng(seed, Stage.NPS))
+    if shape.purchases:
+        rng = stage_rng(seed, Stage.PURCHASES)
+        purchase_model = PurchaseModel()
+        traits = purchase_traits(acc, purchase_model, rng)
+        purchases = generate_purchases(acc, users, window, paths, life, traits, purchase_model, rng)
+        tables["invoices"] = invoices_table(purchase_invoices(acc, window, paths, purchases, rng), None, acc)
 
     # Only now, with everything but the events simulated, replace the old files of these tables.
     clear_folders(out_dir, [*TABLES, GROUND_TRUTH_DIR])
     landing = _Outputs(out_dir, seed)
     landing.emit("accounts", accounts_table(acc))
-    landing.emit("users", users_table(users, acc))
-    landing.emit("subscriptions", subscriptions_table(subs, acc))
-    landing.emit("invoices", invoices_table(invoices, subs, acc))
-    landing.emit("tickets", tickets_table(tickets, acc, users))
-    landing.emit("nps_responses", nps)
+    if "users" in shape.tables:
+        landing.emit("users", users_table(users, acc))
+    for table in ("subscriptions", "invoices", "tickets", "nps_responses"):
+        if table in shape.tables:
+            landing.emit(table, tables[table])
 
     factors = day_factors(window)
     notice = (life.committed_at_start & (life.churn_kind == CHURN_RENEWAL)[:, None]).astype(float)
+    names = PURCHASE_EVENT_NAMES if purchases is not None else EVENT_NAMES
     n_events = 0
     for chunk, a_lo in enumerate(range(0, acc.n, ACCOUNT_CHUNK)):
         a_hi = min(a_lo + ACCOUNT_CHUNK, acc.n)
@@ -134,7 +165,9 @@ def generate(config: SimulationConfig, out_dir: Path) -> dict[str, int]:
             activity_model,
             stage_rng(seed, Stage.ACTIVITY, chunk),
         )
-        batch = to_arrow("events", events_table(ev, n_events + 1, acc, users), landing_schema("events"))
+        if purchases is not None:
+            ev = with_order_events(ev, purchases, window, stage_rng(seed, Stage.PURCHASES, chunk + 1))
+        batch = to_arrow("events", events_table(ev, n_events + 1, acc, users, names), landing_schema("events"))
         if config.last_day_file:
             last_day = pa.scalar(window.day_to_us(window.n_days - 1).item(), pa.int64()).cast(pa.timestamp("us"))
             delivered_last = pc.greater_equal(batch["received_at"], last_day)
@@ -143,7 +176,20 @@ def generate(config: SimulationConfig, out_dir: Path) -> dict[str, int]:
         landing.emit_batch("events", batch)
         n_events += len(ev)
 
-    gt = ground_truth(acc, window, paths, sched, life, health_model, churn_model)
+    if shape.contracts:
+        gt = ground_truth(acc, window, paths, sched, life, health_model, churn_model)
+    else:
+        gt = dropout_ground_truth(
+            acc,
+            window,
+            paths,
+            sched,
+            life,
+            health_model,
+            churn_model,
+            silence_days=0 if shape.purchases else ACTIVITY_CHURN_DAYS,
+            purchases=(traits, purchase_model) if shape.purchases else None,
+        )
     week_start = np.datetime64(window.start_date, "D") + 7 * gt["week"]
     landing.emit(
         GROUND_TRUTH_KEY,

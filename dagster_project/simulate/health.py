@@ -81,6 +81,25 @@ class ChurnModel:
         return np.where(np.isnan(p), 0.0, p)
 
 
+@dataclass(frozen=True)
+class DropoutModel:
+    """Churn without a contract (usage and purchase products): nothing to renew or cancel.
+
+    Every week an account may leave the product for good with P = sigmoid(intercept + segment
+    shift - slope * h), from its first week on; it then stops using the product (and buying). No
+    notice is given: the warning signs are the falling health that drives usage and purchases down.
+    In the simulation it works like a mid-term termination, so `churn_model()` gives the
+    `ChurnModel` that `simulate_lifecycle` and the oracle read it through.
+    """
+
+    slope: float = 1.5
+    intercept: float = -5.3
+    segment_shift: tuple[float, float, float] = (0.15, 0.0, -0.45)  # smb, mid-market, enterprise
+
+    def churn_model(self) -> ChurnModel:
+        return ChurnModel(midterm_slope=self.slope)
+
+
 @dataclass
 class HealthPaths:
     """Latent health per account and week, and the shocks that hit it."""

@@ -16,12 +16,12 @@ import numpy as np
 from dagster_project.simulate.accounts import Accounts
 from dagster_project.simulate.calendar import add_months, months_between
 from dagster_project.simulate.config import Window
-from dagster_project.simulate.health import ChurnModel, HealthPaths
+from dagster_project.simulate.health import ChurnModel, DropoutModel, HealthPaths
 
 HORIZON_WEEKS = 20  # the calendar extends this far past the window: 90-day oracle + decision lead
 NO_DAY = np.iinfo(np.int64).max // 4  # "never" as a day number
 
-CHURN_NONE, CHURN_RENEWAL, CHURN_MIDTERM, CHURN_NONPAYMENT = 0, 1, 2, 3
+CHURN_NONE, CHURN_RENEWAL, CHURN_MIDTERM, CHURN_NONPAYMENT = 0, 1, 2, 3  # a dropout counts as mid-term
 CHARGE_FIRST, CHARGE_RENEWAL, CHARGE_PRORATION = 0, 1, 2
 CHANGE_EXPANSION, CHANGE_UPGRADE, CHANGE_CONTRACTION, CHANGE_DOWNGRADE = 0, 1, 2, 3
 
@@ -88,6 +88,24 @@ def contract_schedule(acc: Accounts, window: Window, model: ChurnModel) -> Sched
         decision_for=decision_for,
         midterm_intercept=midterm_intercept,
         dunning_days=np.array(model.dunning_days)[annual],
+    )
+
+
+def dropout_schedule(acc: Accounts, window: Window, model: DropoutModel) -> Schedule:
+    """A calendar without contracts: no renewals or anniversaries, a dropout hazard from the first week."""
+    n, n_ext = acc.n, window.n_weeks + HORIZON_WEEKS
+    start_week = np.maximum(acc.created_day, 0) // 7
+    intercept = model.intercept + np.array(model.segment_shift)[acc.segment]
+    weeks = np.arange(n_ext)[None, :]
+    none = np.full((n, n_ext), -1, dtype=np.int64)
+    return Schedule(
+        anniv_day=none,
+        anniv_k=np.zeros((n, n_ext), dtype=np.int64),
+        renewal=np.zeros((n, n_ext), dtype=bool),
+        renewal_intercept=np.full((n, n_ext), np.nan),
+        decision_for=none.copy(),
+        midterm_intercept=np.where(weeks >= start_week[:, None], intercept[:, None], np.nan),
+        dunning_days=np.zeros(n, dtype=np.int64),
     )
 
 

@@ -6,6 +6,10 @@ distribution of the health deviation d = h - baseline over the next 13 weeks on 
 dynamics plus the shock mixture give a transition matrix shared by all accounts), removing the
 probability mass that churns each week according to the renewal calendar. That is exact up to the
 grid discretisation and the outage rate being averaged (outage weeks are not known in advance).
+
+What "churn" means follows the shape (docs/simulator.md): the end of the subscription for contract
+shapes (`ground_truth`); for companies without contracts (`dropout_ground_truth`), no purchase in
+the horizon (dormancy, purchases shape) or the silence a dropout starts (activity, usage shape).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dagster_project.simulate.accounts import Accounts
 from dagster_project.simulate.config import Window
 from dagster_project.simulate.health import ChurnModel, HealthModel, HealthPaths
 from dagster_project.simulate.lifecycle import HORIZON_WEEKS, Lifecycle, Schedule
+from dagster_project.simulate.purchases import DAY_WEIGHT, PurchaseModel, PurchaseTraits
 
 GRID = np.linspace(-5.5, 2.5, 45)  # health deviation from the account's baseline
 DTYPE = np.float32  # probabilities on the grid: float32 halves the memory traffic, ample precision
@@ -65,6 +70,95 @@ def ground_truth(
         "churn_hazard": life.hazard[acct, week],
         "true_churn_prob_90d": np.clip(p90, 0.0, 1.0),
     }
+
+
+def dropout_ground_truth(
+    acc: Accounts,
+    window: Window,
+    paths: HealthPaths,
+    sched: Schedule,
+    life: Lifecycle,
+    health: HealthModel,
+    churn: ChurnModel,
+    horizon_days: int = 90,
+    silence_days: int = 0,
+    purchases: tuple[PurchaseTraits, PurchaseModel] | None = None,
+) -> dict[str, np.ndarray]:
+    """Ground truth of a company without contracts, whose accounts drop out (`DropoutModel`).
+
+    One row per account-week from the account's first week to the end of the data, also after it
+    dropped out: the pipeline keeps a silent account on its grid until the silence (activity) or
+    the dormancy makes it churned, and for those weeks the label is certain (probability 1).
+
+    - With `purchases` (dormancy): P(no purchase in the `horizon_days` days from the week's start),
+      exact up to the grid, like the contractual oracle.
+    - Without (activity, silence of `silence_days`): the churn date is the last event plus the
+      silence, so the label counts dropouts in the first `horizon_days - silence_days` days. Not
+      modelled: the hours to days between the last event and the dropout, and silences of accounts
+      that have not dropped out (rare: see docs/simulator.md).
+    """
+    started = np.arange(window.n_weeks)[None, :] >= paths.start_week[:, None]
+    acct, week = np.nonzero(started)
+    h0 = paths.h[acct, week]
+    gone = life.churn_day[acct] < 7 * week
+    kernel = _transition_probs((1 - health.reversion) * GRID, health).astype(DTYPE)
+    p = np.ones(acct.size)
+    rows = np.flatnonzero(~gone)
+    for lo in range(0, rows.size, BATCH):
+        r = rows[lo : lo + BATCH]
+        if purchases is None:
+            p[r] = _churn_within(
+                acct[r], week[r], h0[r], acc, sched, health, churn, kernel, horizon_days - silence_days
+            )
+        else:
+            p[r] = _no_purchase_within(acct[r], week[r], h0[r], acc, sched, churn, kernel, horizon_days, *purchases)
+    return {
+        "acct": acct,
+        "week": week,
+        "latent_health": h0,
+        "churn_hazard": np.where(gone, 0.0, life.hazard[acct, week]),
+        "true_churn_prob_90d": np.clip(p, 0.0, 1.0),
+    }
+
+
+def _no_purchase_within(
+    acct: np.ndarray,
+    week: np.ndarray,
+    h0: np.ndarray,
+    acc: Accounts,
+    sched: Schedule,
+    churn: ChurnModel,
+    kernel: np.ndarray,
+    horizon_days: int,
+    traits: PurchaseTraits,
+    model: PurchaseModel,
+) -> np.ndarray:
+    """P(no purchase in the horizon) for account-weeks not yet dropped out, mirroring the simulation.
+
+    Mass on the grid = P(still a customer, no purchase so far, health there). Each week the account
+    drops out on a uniform day with the dropout hazard (after that it never buys: the no-purchase
+    outcome is settled if nothing was bought that week before the day), or stays and buys nothing
+    with probability exp(-rate x the week's day weights inside the horizon).
+    """
+    n_steps = -(-horizon_days // 7)
+    base = acc.health_baseline[acct]
+    total = np.zeros(acct.size)
+    mass = np.ones((acct.size, 1))
+    for j in range(n_steps):
+        exact = j == 0
+        h = h0[:, None] if exact else base[:, None] + GRID[None, :]
+        weight = DAY_WEIGHT * (7 * j + np.arange(7) < horizon_days)  # days of this week inside the horizon
+        before = np.cumsum(weight) - weight  # weight of the days before each possible dropout day
+        rate = traits.weekly_rate(acct[:, None], h, model)
+        p_drop = churn.prob(sched.midterm_intercept[acct, week + j][:, None], churn.midterm_slope, h)
+        quiet_until_drop = np.mean([np.exp(-rate * b) for b in before], axis=0)
+        total += (mass * p_drop * quiet_until_drop).sum(axis=1)
+        survive = mass * (1 - p_drop) * np.exp(-rate * weight.sum())
+        if j == n_steps - 1:
+            total += survive.sum(axis=1)
+        else:
+            mass = _next_week(survive, exact, h0 - base, kernel)
+    return total
 
 
 def _churn_within(
@@ -127,14 +221,19 @@ def _churn_within(
             gone[rows] += stay[rows] * p_fail * counts[:, None].astype(DTYPE)
             stay[rows] *= 1 - p_fail
         total += (mass * gone).sum(axis=1, dtype=np.float64)
-        survive = mass * stay
-        if exact:
-            # From the exact deviation: interpolate between the kernel rows of the two nearest grid
-            # points (keeps the mean exact, adds a variance far below one week's noise).
-            pos = np.clip(np.interp(h0 - base, GRID, np.arange(GRID.size)), 0, GRID.size - 1)
-            lo = np.minimum(pos.astype(np.int64), GRID.size - 2)
-            w_hi = (pos - lo).astype(DTYPE)[:, None]
-            mass = survive * (kernel[lo] * (1 - w_hi) + kernel[lo + 1] * w_hi)
-        else:
-            mass = survive @ kernel
+        mass = _next_week(mass * stay, exact, h0 - base, kernel)
     return total
+
+
+def _next_week(survive: np.ndarray, exact: bool, deviation: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """The surviving probability mass one week later, on the grid.
+
+    From the exact deviation (the first week): interpolate between the kernel rows of the two
+    nearest grid points (keeps the mean exact, adds a variance far below one week's noise).
+    """
+    if not exact:
+        return survive @ kernel
+    pos = np.clip(np.interp(deviation, GRID, np.arange(GRID.size)), 0, GRID.size - 1)
+    lo = np.minimum(pos.astype(np.int64), GRID.size - 2)
+    w_hi = (pos - lo).astype(DTYPE)[:, None]
+    return survive * (kernel[lo] * (1 - w_hi) + kernel[lo + 1] * w_hi)
