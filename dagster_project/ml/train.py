@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from dagster_project.core import clock
 from dagster_project.ml.dataset import (
@@ -128,26 +130,20 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def _fit_platt(raw: np.ndarray, y_true: np.ndarray) -> tuple[float, float]:
-    """(intercept, slope) of a logistic regression of the outcome on logit(raw), by Newton steps.
+    """(intercept, slope) of a logistic regression of the outcome on logit(raw) (lightly penalized,
+    so it stays finite on separable data).
 
     The slope is kept positive (at least 1e-3): the map must stay strictly increasing even when
     the calibration period is too small or too noisy to show the ranking.
     """
-    z = _logit(raw)
-    y = np.asarray(y_true, dtype="float64")
-    rate = float(np.clip(y.mean(), 1e-3, 1 - 1e-3))
-    a, b = math.log(rate / (1 - rate)), 1.0
-    design = np.column_stack([np.ones_like(z), z])
-    for _ in range(50):
-        p = expit(a + b * z)
-        w = np.maximum(p * (1 - p), 1e-9)
-        gradient = design.T @ (y - p)
-        hessian = design.T @ (design * w[:, None]) + 1e-6 * np.eye(2)  # a tiny ridge: separable data
-        step = np.linalg.solve(hessian, gradient)
-        a, b = a + float(step[0]), b + float(step[1])
-        if np.abs(step).max() < 1e-9:
-            break
-    return a, max(b, 1e-3)
+    z = _logit(raw)[:, None]
+    y = np.asarray(y_true, dtype="int64")
+    if y.min() == y.max():
+        rate = float(np.clip(y.mean(), 1e-3, 1 - 1e-3))
+        return math.log(rate / (1 - rate)), 1e-3
+    with threadpool_limits(limits=1, user_api="blas"):
+        fitted = LogisticRegression(C=100.0, max_iter=1000).fit(z, y)
+    return float(fitted.intercept_[0]), max(float(fitted.coef_[0][0]), 1e-3)
 
 
 @dataclass(frozen=True)

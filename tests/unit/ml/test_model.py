@@ -382,3 +382,12 @@ def test_the_lightgbm_grid_is_chosen_on_the_training_weeks_only(snapshots):
     # The same data and the chosen point as fixed params give the same booster.
     fixed = train_churn_model(snapshots, FEATURES, LABEL, HORIZON)
     np.testing.assert_allclose(predict_raw(tuned, snapshots), predict_raw(fixed, snapshots))
+
+
+def test_platt_part_stays_finite_on_separable_data():
+    raw, y = np.array([0.01, 0.02, 0.03, 0.6, 0.7, 0.8]), np.array([0, 0, 0, 1, 1, 1])
+    calibrator = IsotonicCalibrator.fit(raw, y)
+    intercept, slope = calibrator.platt
+    assert np.isfinite([intercept, slope]).all() and 0 < slope < 100
+    low = calibrator(np.array([1e-6, 1e-5, 1e-4]))  # far below the fitted range: still ranked
+    assert (np.diff(low) > 0).all() and (low > 0).all()
