@@ -16,3 +16,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     if not dbt_project.manifest_path.exists():
         build_dbt_manifest(get_settings())
+
+
+SLOW_ENV = "AHW_SLOW_TESTS"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked slow run with AHW_SLOW_TESTS=1 or when selected with -m slow; the default run stays fast."""
+    if os.environ.get(SLOW_ENV) == "1" or "slow" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason=f"slow: set {SLOW_ENV}=1 or run `pytest -m slow`")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -8,7 +8,6 @@ and data folder under tmp (AHW_DATA_DIR, AHW_LANDING_DIR, AHW_DUCKDB_PATH): noth
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 from pathlib import Path
 
@@ -25,19 +24,6 @@ from dagster_project.quality.sla import load_sla
 END_DATE = dt.date(2026, 10, 31)
 RUN_AT = "2026-11-01T05:00:00"
 SMALL = dict(n_accounts=60, months=6, seed=1, end_date=END_DATE)
-
-
-SLOW_ENV = "AHW_SLOW_TESTS"
-
-
-def pytest_collection_modifyitems(config, items):
-    """Slow tests run with AHW_SLOW_TESTS=1 or when selected with -m slow; the default run stays fast."""
-    if os.environ.get(SLOW_ENV) == "1" or "slow" in (config.getoption("-m") or ""):
-        return
-    skip = pytest.mark.skip(reason=f"slow: set {SLOW_ENV}=1 or run `pytest -m slow tests/e2e/quality`")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
