@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 
 from dagster_project.health.bands import band_of as health_band
+from dagster_project.health.drivers import top_drivers
 from dagster_project.health.expansion import expansion_score
 from dagster_project.ml.dataset import ID_COLUMNS, SNAPSHOT_TABLE, require_columns
-from dagster_project.ml.explain import contributions, family_subscores, top_drivers
+from dagster_project.ml.explain import contributions, family_subscores
 from dagster_project.ml.train import TrainedModel, predict_proba
 
 __all__ = ["health_band", "health_score", "score_accounts", "score_expansion"]

@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dagster_project.health.drivers import feature_label, top_drivers
 from dagster_project.health.score import score_accounts
 from dagster_project.ml.artifacts import champion_version, load_model, promote_model, save_model
 from dagster_project.ml.dataset import latest_snapshot, prepare_matrix
 from dagster_project.ml.evaluate import binary_metrics
-from dagster_project.ml.explain import BIAS_COLUMN, contributions, family_subscores, feature_label, top_drivers
+from dagster_project.ml.explain import BIAS_COLUMN, contributions, family_subscores
 from dagster_project.ml.split import time_split
 from dagster_project.ml.train import (
     DEFAULT_PARAMS,

@@ -2,8 +2,9 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from dagster_project.ml.explain import driver_sentence, peer_medians, top_drivers
+from dagster_project.health.drivers import driver_sentence, feature_label, format_value, peer_medians, top_drivers
 
 
 def test_own_past_comparison():
@@ -32,7 +33,8 @@ def test_peer_comparison_and_fallback():
         "Open tickets: 7, above the median of 2 for accounts of 50-249 employees — raises churn risk"
     )
     assert driver_sentence("seat_utilization_30d", 0.6, -0.1, peer_median=0.6) == (
-        "Seat utilization in the last 30 days: 60 %, in line with the median of 60 % — lowers churn risk"
+        "Seat utilization in the last 30 days: 60 %, in line with the median of 60 % for similar accounts"
+        " — lowers churn risk"
     )
     assert driver_sentence("plan", "starter", 0.2, peer_median=np.nan) == "Plan: starter — raises churn risk"
 
@@ -76,3 +78,61 @@ def test_top_drivers_use_the_comparisons():
         drivers[1][0]["sentence"]
         == "Logins in the last 30 days: 40, above the median of 22 for accounts of 1-49 employees — lowers churn risk"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [
+        ("logins_30d", "logins in the last 30 days"),
+        ("logins_30d_vs_prior_30d", "logins in the last 30 days vs the prior 30 days"),
+        ("mrr_change_90d", "MRR change in the last 90 days"),
+        ("tenure_days", "tenure (days)"),
+        ("days_since_last_login", "days since last login"),
+        ("active_users_slope_12w", "active users slope over the last 12 weeks"),
+        ("time_to_first_response_hours_90d", "time to first response (hours) in the last 90 days"),
+        ("nps_latest", "NPS latest"),
+        ("api_calls_7d", "API calls in the last 7 days"),
+    ],
+)
+def test_feature_labels(name, label):
+    assert feature_label(name) == label
+
+
+@pytest.mark.parametrize(
+    ("feature", "value", "text"),
+    [
+        ("logins_30d", 12, "12"),
+        ("logins_30d", 12.0, "12"),
+        ("mrr", 12345.678, "12,346"),
+        ("logins_30d_vs_prior_30d", 0.5512, "0.55"),
+        ("avg_session_minutes_30d", 23.456, "23.5"),
+        ("seat_utilization_30d", 0.453, "45 %"),
+        ("error_rate_7d", 0.031, "3 %"),
+        ("plan", "enterprise", "enterprise"),
+        ("nps_latest", float("nan"), "unknown"),
+        ("nps_latest", None, "unknown"),
+    ],
+)
+def test_values_are_rounded_for_people(feature, value, text):
+    assert format_value(feature, value) == text
+
+
+def test_sentence():
+    assert driver_sentence("logins_30d", 12, 0.4) == "Logins in the last 30 days: 12 — raises churn risk"
+    assert driver_sentence("mrr", 900.0, -0.2) == "MRR: 900 — lowers churn risk"
+
+
+def test_top_drivers_on_a_tiny_frame():
+    contrib = pd.DataFrame({"logins_30d": [0.5, 0.0], "plan": [-0.9, 0.0], "mrr": [0.1, 0.0]})
+    values = pd.DataFrame({"logins_30d": [3, 40], "plan": ["starter", "growth"], "mrr": [np.float64(99.5), np.nan]})
+    drivers = top_drivers(contrib, values, k=2)
+    assert [d["feature"] for d in drivers[0]] == ["plan", "logins_30d"]
+    assert drivers[0][0] == {
+        "feature": "plan",
+        "value": "starter",
+        "impact": -0.9,
+        "sentence": "Plan: starter — lowers churn risk",
+    }
+    assert drivers[1] == []  # no feature moved this row: no drivers rather than fake ones
+    with pytest.raises(ValueError, match="rows"):
+        top_drivers(contrib, values.head(1))
