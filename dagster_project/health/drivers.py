@@ -53,8 +53,9 @@ PEER_COLUMN = "size_band"
 MISSING_TEXT = "not recorded"
 _UNKNOWN_GROUPS = {"", "unknown", "none", "null", "nan"}
 
-# How a reader expects a higher value to move churn risk: +1 riskier, -1 healthier. Checked in
-# this order, so `users_deactivated_90d` is riskier although it mentions users. Features not
+# How a reader expects a higher value to move churn risk: +1 riskier, -1 healthier. Words match
+# whole name parts (a plural s allowed), riskier first, so `users_deactivated_90d` is riskier
+# although it mentions users and `nps_latest_score` is not "late". Features not
 # listed (days to renewal, employee count, the company's own event names) carry no expectation;
 # for them the model's learned direction is the reference.
 _RISKIER = (
@@ -73,6 +74,7 @@ _RISKIER = (
     "bad_satisfaction",
     "failed",
     "gap",
+    "inactive",
 )
 _HEALTHIER = (
     "login",
@@ -91,9 +93,8 @@ _HEALTHIER = (
     "nps",
     "mrr",
     "arr",
-    "seats",
+    "seat",
     "tenure",
-    "events",
     "provisioned",
     "spend",
     "purchase",
@@ -197,9 +198,9 @@ def format_value(feature: str, value: Any) -> str:
 def expected_direction(feature: str) -> int:
     """How a reader expects a higher value of `feature` to move churn risk: +1, -1, or 0 (no expectation)."""
     name = feature.lower()
-    if any(word in name for word in _RISKIER):
+    if any(re.search(rf"(^|_){word}s?(_|$)", name) for word in _RISKIER):
         return 1
-    if any(word in name for word in _HEALTHIER):
+    if any(re.search(rf"(^|_){word}s?(_|$)", name) for word in _HEALTHIER):
         return -1
     return 0
 

@@ -7,7 +7,7 @@ unit-tested on tiny frames and called from thin Dagster assets:
 - `split`     time-aware train / calibration / test split with label-horizon gaps
 - `train`     LightGBM + isotonic calibration -> `TrainedModel`; `predict_proba`
 - `evaluate`  AUC, PR-AUC, Brier, ECE, lift, precision@k
-- `explain`   per-feature contributions, plain-words top drivers, family sub-scores
+- `explain`   per-feature contributions, the largest per row, learned levels, family sub-scores
 - `artifacts` save / load versioned models (LightGBM text + JSON, no pickle), champion pointer
 - `baselines` historical churn rate, "logins dropped 20 %" rule, L2 logistic regression
 - `backtest`  walk-forward backtest (model vs baselines vs oracle), SPEC targets

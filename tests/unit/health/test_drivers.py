@@ -4,7 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dagster_project.health.drivers import driver_sentence, feature_label, format_value, peer_medians, top_drivers
+from dagster_project.health.drivers import (
+    driver_sentence,
+    expected_direction,
+    feature_label,
+    format_value,
+    peer_medians,
+    top_drivers,
+)
 
 
 def test_own_past_comparison():
@@ -136,3 +143,117 @@ def test_top_drivers_on_a_tiny_frame():
     assert drivers[1] == []  # no feature moved this row: no drivers rather than fake ones
     with pytest.raises(ValueError, match="rows"):
         top_drivers(contrib, values.head(1))
+
+
+def test_a_fall_that_lowers_risk_says_why():
+    # Own past fell, but the level is still above similar accounts: that is why risk goes down.
+    assert driver_sentence("core_actions_30d", 78, -0.3, own_ratio=0.74, peer_median=40, peer_group="50-249") == (
+        "Core actions in the last 30 days fell to 78, down 26 % from the prior 30 days, still above the median"
+        " of 40 for accounts of 50-249 employees — lowers churn risk"
+    )
+    # No reference agrees: the level the model learned for the feature gives the reason.
+    assert driver_sentence(
+        "seat_utilization_30d",
+        0.44,
+        -0.3,
+        peer_median=0.49,
+        peer_group="50-249",
+        learned_direction=-1,
+        learned_level=0.3,
+    ) == (
+        "Seat utilization in the last 30 days: 44 %, below the median of 49 % for accounts of 50-249 employees,"
+        " but above 30 %, the level below which it raises churn risk — lowers churn risk"
+    )
+
+
+def test_fewer_tickets_than_peers_that_raise_risk_say_why():
+    # More than the level the model learned, though fewer than the (large) peers.
+    assert driver_sentence(
+        "tickets_90d", 7, 0.3, peer_median=10, peer_group="1000+", learned_direction=1, learned_level=5.5
+    ) == (
+        "Tickets in the last 90 days: 7, below the median of 10 for accounts of 1000+ employees, but above 5,"
+        " the level above which it raises churn risk — raises churn risk"
+    )
+    # The model learned that few tickets go with churn: the sentence says so rather than contradict itself.
+    assert driver_sentence(
+        "tickets_90d", 2, 0.3, peer_median=10, peer_group="1000+", learned_direction=-1, learned_level=3.5
+    ) == (
+        "Tickets in the last 90 days: 2, below the median of 10 for accounts of 1000+ employees, and below 4,"
+        " the level below which it raises churn risk — raises churn risk"
+    )
+    # Nothing explains it by this feature alone: the sentence says the effect is a combination.
+    assert driver_sentence("tickets_90d", 7, 0.3, peer_median=10, peer_group="1000+") == (
+        "Tickets in the last 90 days: 7, below the median of 10 for accounts of 1000+ employees — raises churn risk"
+        " together with the account's other signals"
+    )
+    # The peers agree with the effect: no reason needed.
+    assert driver_sentence("tickets_90d", 12, 0.3, peer_median=10, peer_group="1000+", learned_level=5.5) == (
+        "Tickets in the last 90 days: 12, above the median of 10 for accounts of 1000+ employees — raises churn risk"
+    )
+
+
+def test_expansion_reads_the_other_way_round():
+    # More logins raise expansion likelihood: a rise that raises it needs no reason.
+    assert driver_sentence("logins_30d", 40, 0.2, "expansion likelihood", own_ratio=1.5) == (
+        "Logins in the last 30 days rose to 40, up 50 % from the prior 30 days — raises expansion likelihood"
+    )
+    assert driver_sentence("logins_30d", 40, -0.2, "expansion likelihood", own_ratio=1.5, peer_median=90) == (
+        "Logins in the last 30 days rose to 40, up 50 % from the prior 30 days, still below the median of 90 for"
+        " similar accounts — lowers expansion likelihood"
+    )
+
+
+def test_unrecorded_firmographics_read_as_similar_accounts():
+    assert driver_sentence("tickets_90d", 7, 0.3, peer_median=3, peer_group="unknown") == (
+        "Tickets in the last 90 days: 7, above the median of 3 for similar accounts — raises churn risk"
+    )
+    assert driver_sentence("employee_count", np.nan, 0.2) == "Employee count: not recorded — raises churn risk"
+    assert driver_sentence("size_band", "unknown", 0.2) == "Size band: not recorded — raises churn risk"
+    assert driver_sentence("industry", None, -0.1) == "Industry: not recorded — lowers churn risk"
+
+
+def test_accounts_of_unrecorded_size_are_compared_with_every_account_of_the_date():
+    frame = pd.DataFrame(
+        {
+            "as_of_date": ["d1", "d1", "d1", "d1", "d2"],
+            "size_band": ["s", "s", "unknown", None, "unknown"],
+            "tickets_90d": [1, 3, 10, 20, 9],
+        }
+    )
+    assert peer_medians(frame, ["tickets_90d"])["tickets_90d"].tolist() == [2, 2, 6.5, 6.5, 9]
+
+
+def test_top_drivers_give_the_learned_level_as_the_reason():
+    utilization = np.linspace(0.05, 1.0, 20)
+    contrib = pd.DataFrame({"seat_utilization_30d": np.where(utilization < 0.3, 0.5, -0.2)})
+    values = pd.DataFrame(
+        {"as_of_date": "d1", "size_band": ["1-49"] * 19 + ["unknown"], "seat_utilization_30d": utilization}
+    )
+    drivers = top_drivers(contrib, values, k=1)
+    # 35 %, below the peers' median (50 %) yet above the ~30 % where the model's effect turns.
+    assert drivers[6][0]["sentence"] == (
+        "Seat utilization in the last 30 days: 35 %, below the median of 50 % for accounts of 1-49 employees,"
+        " but above 28 %, the level below which it raises churn risk — lowers churn risk"
+    )
+    assert "for similar accounts" in drivers[19][0]["sentence"]
+
+
+@pytest.mark.parametrize(
+    ("feature", "direction"),
+    [
+        ("logins_30d", -1),
+        ("core_actions_30d_vs_prior_30d", -1),
+        ("seat_utilization_30d", -1),
+        ("nps_latest_score", -1),
+        ("mrr_usd", -1),
+        ("tickets_90d", 1),
+        ("users_deactivated_90d", 1),
+        ("days_since_last_login", 1),
+        ("invoices_late_90d", 1),
+        ("error_rate_30d", 1),
+        ("days_to_renewal", 0),
+        ("employee_count", 0),
+    ],
+)
+def test_how_a_reader_expects_a_higher_value_to_move_risk(feature, direction):
+    assert expected_direction(feature) == direction
