@@ -355,6 +355,22 @@ def peer_medians(X_values: pd.DataFrame, features: Sequence[str]) -> pd.DataFram
     )
 
 
+def _levels_by_date(contrib: pd.DataFrame, X_values: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per row and feature, the learned direction and level (`neutral_levels`) among the rows of its date.
+
+    Learned date by date, so an account's sentence is the same whether its date is scored alone or
+    with the whole history.
+    """
+    directions = np.zeros(contrib.shape, dtype="int64")
+    levels = np.full(contrib.shape, np.nan)
+    dates = X_values["as_of_date"].astype(object) if "as_of_date" in X_values.columns else pd.Series(0, X_values.index)
+    for positions in dates.reset_index(drop=True).groupby(dates.to_numpy(), sort=False).indices.values():
+        found = neutral_levels(contrib.iloc[positions], X_values.iloc[positions]).reindex(contrib.columns)
+        directions[positions] = found["direction"].to_numpy()
+        levels[positions] = found["level"].to_numpy()
+    return directions, levels
+
+
 def top_drivers(
     contrib: pd.DataFrame, X_values: pd.DataFrame, k: int = 3, outcome: str = "churn risk"
 ) -> list[list[dict[str, Any]]]:
@@ -380,7 +396,7 @@ def top_drivers(
     position = {name: i for i, name in enumerate(names)}
     values = X_values[names].astype(object).to_numpy()
     medians = peer_medians(X_values, names).to_numpy(dtype="float64")
-    levels = neutral_levels(contrib, X_values)
+    directions, learned = _levels_by_date(contrib, X_values)
     ratio_columns = {f: r for f in names if (r := own_past_ratio_column(f, list(X_values.columns)))}
     ratios = {f: X_values[r].astype("float64").to_numpy() for f, r in ratio_columns.items()}
     groups = X_values[PEER_COLUMN].astype(object).to_numpy() if PEER_COLUMN in X_values else None
@@ -403,8 +419,8 @@ def top_drivers(
                         own_ratio=ratios[feature][row] if feature in ratios else None,
                         peer_median=medians[row, col],
                         peer_group=None if groups is None else groups[row],
-                        learned_direction=int(levels.at[feature, "direction"]),
-                        learned_level=levels.at[feature, "level"],
+                        learned_direction=int(directions[row, col]),
+                        learned_level=learned[row, col],
                     ),
                 }
             )

@@ -257,3 +257,15 @@ def test_top_drivers_give_the_learned_level_as_the_reason():
 )
 def test_how_a_reader_expects_a_higher_value_to_move_risk(feature, direction):
     assert expected_direction(feature) == direction
+
+
+def test_a_sentence_is_the_same_whether_its_date_is_scored_alone_or_with_the_history():
+    rng = np.random.default_rng(0)
+    utilization = rng.random(60)
+    other = np.r_[utilization[:30], utilization[30:] / 3]  # a second date where the effect turns lower
+    values = pd.DataFrame({"as_of_date": ["d1"] * 30 + ["d2"] * 30, "size_band": "1-49", "seat_utilization_30d": other})
+    contrib = pd.DataFrame({"seat_utilization_30d": np.where(other < np.r_[[0.3] * 30, [0.1] * 30], 0.4, -0.2)})
+    together = top_drivers(contrib, values, k=1)
+    alone = top_drivers(contrib.iloc[30:], values.iloc[30:].reset_index(drop=True), k=1)
+    assert together[30:] == alone
+    assert any("the level" in d[0]["sentence"] for d in together[:30] + together[30:])

@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,10 +20,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dagster_project.core.settings import DBT_PROJECT_DIR, REPO_ROOT
 from dagster_project.health.score import score_accounts
 from dagster_project.ml.snapshots import CHURN_LABEL, feature_families_from_manifest
 from dagster_project.ml.train import train_churn_model
+from tests.dbt.test_point_in_time import _dbt_build, _run  # the same build of the ML input mart
 
 pytest.importorskip("dagster_project.simulate", reason="the simulator is needed to generate a company")
 
@@ -48,14 +47,6 @@ BAD = re.compile(
 )
 DIRECTION = re.compile(r"\b(fell to|rose to|down \d|up \d|below|above)\b|(\d+) % of the account's own peak")
 REASONS = (", still ", ", the level ", "together with the account's other signals")
-
-
-def _run(cmd: list[str], env: dict[str, str]) -> None:
-    result = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise AssertionError(
-            f"command failed ({result.returncode}): {' '.join(cmd)}\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-        )
 
 
 def _hide_firmographics(landing: Path) -> set[str]:
@@ -94,25 +85,7 @@ def company(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, set
     generate(SimulationConfig(n_accounts=150, months=12, seed=11, end_date=END_DATE), landing)
     hidden = _hide_firmographics(landing)
     _run([sys.executable, "-m", "dagster_project.cli", "load"], env)
-    _run(
-        [
-            sys.executable,
-            "-m",
-            "dbt.cli.main",
-            "build",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--select",
-            "+ml_account_snapshots",
-            "--exclude-resource-type",
-            "test",
-            "unit_test",
-            "--quiet",
-        ],
-        env,
-    )
+    _dbt_build(env)
     families = feature_families_from_manifest(json.loads((target / "manifest.json").read_text()))
     with duckdb.connect(str(warehouse), read_only=True) as con:
         snapshots = con.sql("SELECT * FROM marts.ml_account_snapshots ORDER BY account_id, as_of_date").df()
