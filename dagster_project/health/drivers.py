@@ -50,7 +50,10 @@ _SHARE_OF_PEAK = "_share_of_peak"
 # Within this relative distance, a value is "about the same" as its reference.
 _SAME = 0.05
 PEER_COLUMN = "size_band"
-MISSING_TEXT = "not recorded"
+# A missing value: a firmographic the company did not record, or a measure with nothing to measure
+# (core actions per active user without active users, NPS without answers).
+FIRMOGRAPHICS = ("industry", "size_band", "region", "employee_count", "country")
+NOT_RECORDED, NO_DATA = "not recorded", "no data"
 _UNKNOWN_GROUPS = {"", "unknown", "none", "null", "nan"}
 
 # How a reader expects a higher value to move churn risk: +1 riskier, -1 healthier. Words match
@@ -287,7 +290,7 @@ def driver_sentence(
     direction = f"{'raises' if effect > 0 else 'lowers'} {outcome}"
     group = None if _is_missing(peer_group) or str(peer_group).strip().lower() in _UNKNOWN_GROUPS else str(peer_group)
     if _is_missing(value) or (isinstance(value, str) and value.strip().lower() in _UNKNOWN_GROUPS):
-        return f"{label}: {MISSING_TEXT} — {direction}"
+        return f"{label}: {NOT_RECORDED if feature in FIRMOGRAPHICS else NO_DATA} — {direction}"
     if not _is_number(value):
         return f"{label}: {format_value(feature, value)} — {direction}"
 

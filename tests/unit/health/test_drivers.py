@@ -210,6 +210,10 @@ def test_unrecorded_firmographics_read_as_similar_accounts():
     assert driver_sentence("employee_count", np.nan, 0.2) == "Employee count: not recorded — raises churn risk"
     assert driver_sentence("size_band", "unknown", 0.2) == "Size band: not recorded — raises churn risk"
     assert driver_sentence("industry", None, -0.1) == "Industry: not recorded — lowers churn risk"
+    # A measure with nothing to measure is no data, not unknown.
+    assert driver_sentence("core_actions_per_active_user_30d", np.nan, 0.2) == (
+        "Core actions per active user in the last 30 days: no data — raises churn risk"
+    )
 
 
 def test_accounts_of_unrecorded_size_are_compared_with_every_account_of_the_date():

@@ -170,7 +170,7 @@ def test_every_numeric_driver_states_its_value_and_a_reference(company):
     without = [s for s in numeric["sentence"] if not any(r in s for r in references)]
     assert without == []
     unrecorded = drivers.loc[drivers["value"].isna(), "sentence"]
-    assert unrecorded.str.contains(": not recorded — ", regex=False).all()
+    assert unrecorded.str.contains(r": (not recorded|no data) — ").all()
 
 
 def test_unrecorded_firmographics_read_as_similar_accounts(company):
