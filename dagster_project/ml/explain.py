@@ -2,8 +2,9 @@
 per row, the level at which a feature turns from lowering to raising the prediction, and family
 sub-scores. The words for customer-success managers are built on these in `health.drivers`.
 
-Contributions are LightGBM's exact TreeSHAP values (`pred_contrib=True`) in log-odds of the
-*uncalibrated* model: per row they sum, with the bias, to the raw score. Isotonic calibration is
+Contributions are in log-odds of the *uncalibrated* model (`train.log_odds_contributions`):
+LightGBM's exact TreeSHAP values, the logistic model's exact terms, or their average for the blend;
+per row they sum, with the bias, to the raw score. Isotonic calibration is
 monotone, so a feature that raises the raw score never lowers the published probability; the
 contributions explain the ranking, not the exact calibrated number.
 """

@@ -22,6 +22,7 @@ import pytest
 
 from dagster_project.health.score import score_accounts
 from dagster_project.ml.snapshots import CHURN_LABEL, feature_families_from_manifest
+from dagster_project.ml.split import SplitSpec
 from dagster_project.ml.train import train_churn_model
 from tests.dbt.test_point_in_time import _dbt_build, _run  # the same build of the ML input mart
 
@@ -97,9 +98,7 @@ def company(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, set
         CHURN_LABEL,
         HORIZON_DAYS,
         feature_families=families,
-        test_weeks=4,
-        calibration_weeks=4,
-        calibration_gap_days=0,
+        split=SplitSpec(test_weeks=4, calibration_weeks=4),
         trained_at=dt.datetime.fromisoformat(NOW).replace(tzinfo=dt.UTC),
     )
     rows = []
