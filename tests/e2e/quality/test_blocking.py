@@ -16,17 +16,23 @@ from dagster_project.simulate.faults import inject_faults
 from tests.e2e.quality.conftest import copy_landing, use_warehouse
 
 
-@dg.asset(key=["marts", "published_test_mart"], deps=[dg.AssetKey(["raw", "events"])])
-def published_test_mart() -> dg.MaterializeResult:
-    """Stands in for the dbt marts: a table rebuilt from raw on each run."""
-    with connect() as con:
-        con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-        con.execute(
-            "CREATE OR REPLACE TABLE marts.published_test_mart AS "
-            "SELECT account_id, count(*) AS events FROM raw.events GROUP BY account_id"
-        )
-        n = con.execute("SELECT sum(events) FROM marts.published_test_mart").fetchone()[0]
-    return dg.MaterializeResult(metadata={"events": int(n)})
+def mart_from_raw(name: str, table: str) -> dg.AssetsDefinition:
+    """Stands in for the dbt marts: `marts.<name>`, rows per account of raw.<table>, rebuilt on each run."""
+
+    @dg.asset(key=["marts", name], deps=[dg.AssetKey(["raw", table])])
+    def _mart() -> dg.MaterializeResult:
+        with connect() as con:
+            con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+            con.execute(
+                f"CREATE OR REPLACE TABLE marts.{name} AS SELECT account_id, count(*) AS n FROM raw.{table} GROUP BY 1"
+            )
+        return dg.MaterializeResult()
+
+    return _mart
+
+
+published_test_mart = mart_from_raw("published_test_mart", "events")
+subscription_test_mart = mart_from_raw("subscription_test_mart", "subscriptions")
 
 
 def _run():
@@ -87,18 +93,6 @@ def test_ingest_metadata_reports_quarantine_counts(clean_landing, tmp_path, monk
     assert md["quarantined_rows"] == n
     assert md["landed_rows"] == md["dagster/row_count"] + n
     assert md["quarantine_reasons"] == {"future_timestamp:occurred_at": n}
-
-
-@dg.asset(key=["marts", "subscription_test_mart"], deps=[dg.AssetKey(["raw", "subscriptions"])])
-def subscription_test_mart() -> dg.MaterializeResult:
-    """Stands in for the billing models: a table rebuilt from raw.subscriptions on each run."""
-    with connect() as con:
-        con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-        con.execute(
-            "CREATE OR REPLACE TABLE marts.subscription_test_mart AS "
-            "SELECT account_id, count(*) AS states FROM raw.subscriptions GROUP BY account_id"
-        )
-    return dg.MaterializeResult()
 
 
 def test_a_quarantined_subscription_state_blocks_the_refresh(clean_landing, tmp_path, monkeypatch):

@@ -19,6 +19,7 @@ import pytest
 
 from dagster_project.core.settings import DBT_PROJECT_DIR, REPO_ROOT
 from dagster_project.simulate.faults import inject_faults
+from tests.e2e.compare import table_differences
 from tests.e2e.quality.conftest import copy_landing, load_all, use_warehouse
 
 COMPARED = ["intermediate.int_account_churn_dates", "marts.fct_account_labels_weekly"]
@@ -51,16 +52,6 @@ def _load(monkeypatch, root: Path, landing: Path, db: Path):
     use_warehouse(monkeypatch, root, landing)
     monkeypatch.setenv("AHW_DUCKDB_PATH", str(db))
     return load_all()
-
-
-def _differences(a: Path, b: Path, table: str) -> int:
-    """Rows of `table` in one warehouse and not in the other (both ways)."""
-    with duckdb.connect(str(a), read_only=True) as con:
-        con.execute(f"ATTACH '{b}' AS other (READ_ONLY)")
-        return con.execute(
-            f"SELECT (SELECT count(*) FROM (FROM {table} EXCEPT ALL FROM other.{table})) "
-            f"+ (SELECT count(*) FROM (FROM other.{table} EXCEPT ALL FROM {table}))"
-        ).fetchone()[0]
 
 
 @pytest.fixture(scope="module")
@@ -104,9 +95,9 @@ def test_unknown_optional_values_quarantine_nothing_and_are_counted(warehouses):
 
 @pytest.mark.parametrize("table", COMPARED)
 def test_unknown_optional_values_change_no_churn_date_or_label(warehouses, table):
-    assert _differences(warehouses["clean"], warehouses["faulted"], table) == 0
+    assert table_differences(warehouses["clean"], warehouses["faulted"], table) == 0
 
 
 def test_removing_those_rows_would_have_moved_churn_dates(warehouses):
     """The guard above can fail: the rows a quarantine would have taken out carry the history."""
-    assert _differences(warehouses["clean"], warehouses["removed"], "intermediate.int_account_churn_dates") > 0
+    assert table_differences(warehouses["clean"], warehouses["removed"], "intermediate.int_account_churn_dates") > 0
