@@ -11,6 +11,16 @@ from dataclasses import dataclass, field
 
 RAW_SCHEMA = "raw"
 
+# A billing interval is free text: "N <unit>(s)" with an optional "every", e.g. '6 months',
+# '1 year', '2 weeks', 'every 3 months', or one word: 'month', 'monthly', 'annual', 'quarterly'.
+# Matched against lower(trim(value)); group 1 is N (absent = 1), group 2 the unit. The dbt macro
+# billing_interval_months (dbt_project/macros/billing.sql) normalizes the same text to months with
+# the same pattern (tests/unit/ingest/test_billing_interval.py keeps the two equal).
+BILLING_INTERVAL_PATTERN = (
+    "^(?:every +)?([1-9][0-9]*)? *-? *"
+    "(day|daily|week|weekly|month|monthly|quarter|quarterly|year|yearly|annual|annually)s?$"
+)
+
 
 @dataclass(frozen=True)
 class RawTable:
@@ -23,6 +33,11 @@ class RawTable:
     mandatory: bool = False  # a company must provide this table
     account_fk: bool = True  # has account_id referencing accounts
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # columns whose values must match a pattern (a regular expression on lower(trim(value)))
+    formats: dict[str, str] = field(default_factory=dict)
+    # each row is a state of an account's history (a subscription state, an invoice): losing one
+    # changes that history, so quarantining such a row blocks the load instead of warning
+    state_history: bool = False
 
     @property
     def columns(self) -> dict[str, str]:
@@ -79,6 +94,7 @@ TABLES: dict[str, RawTable] = {
         RawTable(
             name="subscriptions",
             primary_key="subscription_id",
+            state_history=True,
             required={
                 "subscription_id": "VARCHAR",
                 "account_id": "VARCHAR",
@@ -95,14 +111,13 @@ TABLES: dict[str, RawTable] = {
                 "current_period_end": "TIMESTAMP",
                 "canceled_at": "TIMESTAMP",
             },
-            enums={
-                "status": ("trialing", "active", "past_due", "canceled"),
-                "billing_interval": ("month", "year"),
-            },
+            enums={"status": ("trialing", "active", "past_due", "canceled")},
+            formats={"billing_interval": BILLING_INTERVAL_PATTERN},
         ),
         RawTable(
             name="invoices",
             primary_key="invoice_id",
+            state_history=True,
             required={
                 "invoice_id": "VARCHAR",
                 "account_id": "VARCHAR",

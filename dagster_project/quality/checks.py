@@ -11,12 +11,22 @@ import datetime as dt
 import json
 import statistics
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from dagster_project.core.contract import TABLES, RawTable
-from dagster_project.quality.quarantine import QUARANTINE_SCHEMA, REASON_SLA, UNKNOWN_ACCOUNT, landed_rows, scoped_rows
+from dagster_project.ingest.landing import file_reader, table_files
+from dagster_project.quality.quarantine import (
+    NULLED_VALUES_TABLE,
+    QUARANTINE_SCHEMA,
+    REASON_SLA,
+    UNKNOWN_ACCOUNT,
+    landed_rows,
+    nulled_values_query,
+    scoped_rows,
+)
 from dagster_project.quality.sla import BLOCK, WARN, Sla
 from dagster_project.quality.suites import STAGING_MODELS, STAGING_SCHEMA
 
@@ -162,6 +172,21 @@ def add_orphan_details(con: duckdb.DuckDBPyConnection, table: RawTable, outcome:
     outcome.quarantined_rows = con.execute(f"SELECT count(*) FROM {orphans}", [UNKNOWN_ACCOUNT]).fetchone()[0]
 
 
+def quarantined_rows(table: RawTable) -> str:
+    """A query of the rows of `quarantine.<table>` from the table's last load."""
+    return scoped_rows(table, f"{QUARANTINE_SCHEMA}.{table.name}")
+
+
+def quarantined_by_reason(con: duckdb.DuckDBPyConnection, table: RawTable, where: str = "TRUE") -> list[tuple]:
+    """(reason, column, rows, up to MAX_EXAMPLES keys) of the quarantined rows of the last load that
+    match `where`, ordered by reason and column."""
+    return con.execute(
+        f"SELECT quarantine_reason, quarantine_column, count(*), "
+        f"list({table.primary_key} ORDER BY {table.primary_key})[1:{MAX_EXAMPLES}] "
+        f"FROM ({quarantined_rows(table)}) WHERE {where} GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+
+
 def quarantine_outcomes(con: duckdb.DuckDBPyConnection, tables: list[str] | None = None) -> list[Outcome]:
     """One outcome per raw table and quarantine reason: the rows moved out of raw in this load."""
     outcomes = []
@@ -170,11 +195,7 @@ def quarantine_outcomes(con: duckdb.DuckDBPyConnection, tables: list[str] | None
             f"SELECT (SELECT count(*) FROM ({landed_rows(table)})), "
             f"(SELECT count(*) FROM ({scoped_rows(table, table.qualified_name)}))"
         ).fetchone()
-        rows = con.execute(
-            f"SELECT quarantine_reason, quarantine_column, count(*), "
-            f"list({table.primary_key} ORDER BY {table.primary_key})[1:{MAX_EXAMPLES}] "
-            f"FROM ({scoped_rows(table, f'{QUARANTINE_SCHEMA}.{table.name}')}) GROUP BY ALL ORDER BY ALL"
-        ).fetchall()
+        rows = quarantined_by_reason(con, table)
         total_q = sum(r[2] for r in rows)
         outcomes.append(
             Outcome(
@@ -212,6 +233,98 @@ def quarantine_outcomes(con: duckdb.DuckDBPyConnection, tables: list[str] | None
                 )
             )
     return outcomes
+
+
+def nulled_outcomes(con: duckdb.DuckDBPyConnection, table: RawTable, sla: Sla) -> list[Outcome]:
+    """Validity of the optional columns: one outcome per column and reason, the values of this load
+    set to NULL (their rows stay in raw). Observed is the share of landed rows whose value was usable,
+    against the validity rate."""
+    landed = con.execute(f"SELECT count(*) FROM ({landed_rows(table)})").fetchone()[0]
+    rows = con.execute(
+        f"SELECT column_name, reason, count(*), list(row_key ORDER BY row_key)[1:{MAX_EXAMPLES}], "
+        f"list(DISTINCT original_value ORDER BY original_value)[1:{MAX_EXAMPLES}] "
+        f"FROM ({nulled_values_query(table)}) GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    outcomes = []
+    for column, reason, n, keys, values in rows:
+        observed = 1.0 - n / landed if landed else 1.0
+        outcomes.append(
+            Outcome(
+                sla="validity",
+                table=table.qualified_name,
+                column=column,
+                check=f"nulled:{reason}",
+                observed=observed,
+                threshold=sla.min_valid_rate,
+                comparison=">= valid rate (unusable optional values set to NULL, rows kept)",
+                passed=observed >= sla.min_valid_rate,
+                severity=WARN,
+                failing_rows=int(n),
+                total_rows=int(landed),
+                examples=[str(k) for k in keys or []],
+                detail=f"{n} value(s) of the optional column {table.name}.{column} set to NULL ({reason}), "
+                f"e.g. {', '.join(repr(v) for v in values or [])}; the rows stay in raw, the values as they "
+                f"arrived are in {NULLED_VALUES_TABLE}.",
+            )
+        )
+    return outcomes
+
+
+def landing_files_with_rows(
+    con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Path, keys_sql: str
+) -> list[str]:
+    """The landing files of `table` that hold a row whose primary key is in the query `keys_sql`."""
+    found = []
+    for path in table_files(landing_dir, table.name):
+        n = con.execute(
+            f"SELECT count(*) FROM {file_reader(path)} "
+            f"WHERE CAST({table.primary_key} AS VARCHAR) IN (SELECT CAST(key AS VARCHAR) FROM ({keys_sql}))"
+        ).fetchone()[0]
+        if n:
+            found.append(str(path))
+    return found
+
+
+def state_history_outcome(con: duckdb.DuckDBPyConnection, table: RawTable, sla: Sla, landing_dir: Path) -> Outcome:
+    """Quarantined rows of a state-history table (a subscription state, an invoice) in this load.
+
+    Each such row is a state of an account's history: scoring without it changes the history (a
+    missing subscription state looks like the end of the subscription), so the SLA blocks. Orphans
+    (unknown accounts) are left to referential integrity: no known account's history changes."""
+    not_orphan = f"quarantine_reason <> {UNKNOWN_ACCOUNT!r}"
+    rows = quarantined_by_reason(con, table, not_orphan)
+    n = sum(r[2] for r in rows)
+    limit = sla.state_history_max_quarantined_rows
+    outcome = Outcome(
+        sla="state_history",
+        table=table.qualified_name,
+        column=", ".join(dict.fromkeys(r[1] for r in rows)) or None,
+        check="no_state_row_quarantined",
+        observed=float(n),
+        threshold=float(limit),
+        comparison="<= quarantined rows of the account state history",
+        passed=n <= limit,
+        severity=BLOCK,
+        failing_rows=int(n),
+        quarantined_rows=int(n),
+        examples=[str(k) for r in rows for k in r[3]][:MAX_EXAMPLES],
+    )
+    if n == 0:
+        outcome.detail = f"no row of {table.qualified_name} quarantined (orphans excepted)"
+        return outcome
+    keys = f"SELECT {table.primary_key} AS key FROM ({quarantined_rows(table)}) WHERE {not_orphan}"
+    files = landing_files_with_rows(con, table, landing_dir, keys)
+    reasons = "; ".join(f"{reason} in {column}: {k} row(s)" for reason, column, k, _ in rows)
+    outcome.detail = (
+        f"{n} row(s) of {table.qualified_name} were quarantined ({reasons}), from landing file(s) "
+        f"{', '.join(files) or str(landing_dir / table.name)}. Each is a state of an account's {table.name} "
+        "history: scoring without it would change that history (a missing state can look like the end of a "
+        "subscription and move a churn date), so the refresh stops here. Fix the rows in the export (they are "
+        f"in quarantine.{table.name} with the reason; the contract's rules are in expectations/sla.yml and "
+        "dagster_project/core/contract.py) and reload; a row that is not part of the history must be removed "
+        "from the landing files."
+    )
+    return outcome
 
 
 def freshness_outcomes(con: duckdb.DuckDBPyConnection, sla: Sla, now: dt.datetime) -> list[Outcome]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from dagster_project.core.contract import TABLES
 from dagster_project.core.settings import REPO_ROOT
 from dagster_project.quality.sla import Sla, load_sla
 
@@ -50,10 +51,17 @@ def render_sla_table(sla: Sla | None = None) -> str:
         (
             "validity (no future timestamps, amounts >= 0, NPS "
             + "/".join(f"{lo:g}-{hi:g}" for cols in s.ranges.values() for lo, hi in cols.values())
-            + ", known enums)",
+            + ", known enums, billing intervals that parse)",
             f">= {_pct(s.min_valid_rate)} valid",
-            "rows quarantined with a reason; warn below the rate",
+            "a bad required value quarantines its row with a reason; a bad optional value becomes NULL "
+            "(row kept, counted); warn below the rate",
             "`validity` on each `raw/<table>`; quarantine in the ingest assets",
+        ),
+        (
+            "state history (subscription states, invoices) not changed by the quarantine",
+            f"<= {s.state_history_max_quarantined_rows} quarantined rows (orphans excepted)",
+            "block",
+            "`state_history` on " + " and ".join(f"`raw/{t.name}`" for t in TABLES.values() if t.state_history),
         ),
         (
             f"volume (daily {s.volume_table} vs median of the same weekday, {s.volume_trailing_weeks} weeks)",

@@ -2,6 +2,14 @@
 
 Runs right after each raw load (the ingest assets call `quarantine_table`). A quarantined row keeps
 every column it arrived with, plus `quarantine_reason`, `quarantine_column` and `quarantined_at`.
+
+Only a rule on a required column of the contract moves a row: a row without its key, its account,
+its time or its amount means nothing. An unusable value in an optional, descriptive column (an
+unknown ticket priority, a billing interval that does not parse, a negative amount paid) keeps its
+row: the value becomes NULL in raw, and the value as it arrived is recorded in
+`quarantine.nulled_values` (table, key, column, original value, reason). Dropping the row instead
+would change what the row says about the account (a subscription state missing from its history
+looks like the end of the subscription).
 `quarantine.<table>` is replaced on every load, like `raw.<table>` (an incremental load of events
 replaces both from its first day on), so per load:
 
@@ -31,6 +39,16 @@ from dagster_project.quality.sla import Sla
 
 QUARANTINE_SCHEMA = "quarantine"
 LOAD_SCOPE_TABLE = f"{QUARANTINE_SCHEMA}.load_scope"
+NULLED_VALUES_TABLE = f"{QUARANTINE_SCHEMA}.nulled_values"
+NULLED_VALUES_COLUMNS = {
+    "table_name": "VARCHAR",
+    "row_key": "VARCHAR",  # the row's primary key
+    "column_name": "VARCHAR",
+    "original_value": "VARCHAR",  # the value as it arrived, as text
+    "reason": "VARCHAR",
+    "scope_at": "TIMESTAMP",  # the row's load-scope timestamp (append-only tables), else NULL
+    "nulled_at": "TIMESTAMP",
+}
 
 # Reasons, in the order a row is filed (the SLA each one belongs to in brackets).
 NULL_CRITICAL_FIELD = "null_critical_field"  # completeness
@@ -39,6 +57,7 @@ FUTURE_TIMESTAMP = "future_timestamp"  # validity
 NEGATIVE_AMOUNT = "negative_amount"  # validity
 OUT_OF_RANGE = "out_of_range"  # validity
 UNKNOWN_ENUM_VALUE = "unknown_enum_value"  # validity
+UNPARSEABLE_VALUE = "unparseable_value"  # validity: a value that does not match its column's format
 
 REASON_SLA = {
     NULL_CRITICAL_FIELD: "completeness",
@@ -47,16 +66,19 @@ REASON_SLA = {
     NEGATIVE_AMOUNT: "validity",
     OUT_OF_RANGE: "validity",
     UNKNOWN_ENUM_VALUE: "validity",
+    UNPARSEABLE_VALUE: "validity",
 }
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One reason to quarantine a row: a SQL condition on one column of a raw table."""
+    """One validity rule: a SQL condition on one column of a raw table. On a required column a
+    broken rule quarantines the row; on an optional column it sets the value to NULL."""
 
     reason: str
     column: str
     condition: str  # true when the row breaks the rule (NULL counts as not broken)
+    required: bool = True  # the column is one of the contract's required columns
 
     @property
     def sla(self) -> str:
@@ -73,10 +95,20 @@ class QuarantineResult:
     quarantined_rows: int
     table_rows: int  # every row of raw.<table> after the load, the reloaded days and the rest
     by_reason: dict[tuple[str, str], int] = field(default_factory=dict)  # (reason, column) -> rows
+    # unusable optional values set to NULL in rows kept in raw: (reason, column) -> values
+    nulled: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def reasons_summary(self) -> dict[str, int]:
         """{"reason:column": rows}, for metadata."""
         return {f"{reason}:{column}": n for (reason, column), n in sorted(self.by_reason.items())}
+
+    def nulled_summary(self) -> dict[str, int]:
+        """{"reason:column": values set to NULL}, for metadata."""
+        return {f"{reason}:{column}": n for (reason, column), n in sorted(self.nulled.items())}
+
+    @property
+    def nulled_values(self) -> int:
+        return sum(self.nulled.values())
 
 
 def timestamp_literal(value: dt.datetime) -> str:
@@ -132,8 +164,14 @@ def landed_rows(table: RawTable) -> str:
     )
 
 
+def format_condition(column: str, pattern: str) -> str:
+    """True when a non-NULL value of `column` does not match `pattern` (on its trimmed lower case)."""
+    return f"{column} IS NOT NULL AND NOT regexp_full_match(lower(trim({column})), {sql_literal(pattern)})"
+
+
 def quarantine_rules(table: RawTable, sla: Sla, now: dt.datetime) -> list[Rule]:
-    """The validity rules of one raw table, in filing order."""
+    """The validity rules of one raw table, in filing order; `required` says whether a broken rule
+    quarantines the row (a required column) or nulls the value (an optional one)."""
     rules = [Rule(NULL_CRITICAL_FIELD, col, f"{col} IS NULL") for col in sla.critical_columns(table.name)]
     if table.account_fk:
         rules.append(
@@ -154,7 +192,8 @@ def quarantine_rules(table: RawTable, sla: Sla, now: dt.datetime) -> list[Rule]:
         )
         for col, values in table.enums.items()
     ]
-    return rules
+    rules += [Rule(UNPARSEABLE_VALUE, col, format_condition(col, pattern)) for col, pattern in table.formats.items()]
+    return [Rule(r.reason, r.column, r.condition, r.column in table.required) for r in rules]
 
 
 def _case(rules: list[Rule], attr: str) -> str:
@@ -177,7 +216,8 @@ def quarantine_table(
     an incremental load just replaced), and only their part of `quarantine.<table>` is replaced;
     the counts are of those rows.
     """
-    rules = quarantine_rules(table, sla, now)
+    all_rules = quarantine_rules(table, sla, now)
+    rules = [r for r in all_rules if r.required]
     broken = " OR ".join(f"({r.condition})" for r in rules) or "FALSE"
     raw_name = table.qualified_name
     q_name = f"{QUARANTINE_SCHEMA}.{table.name}"
@@ -197,6 +237,7 @@ def quarantine_table(
         else:
             con.execute(f"CREATE OR REPLACE TABLE {q_name} AS {quarantined_rows}")
         con.execute(f"DELETE FROM {raw_name} WHERE ({broken}) AND {scope}")
+        nulled = null_unusable_values(con, table, [r for r in all_rules if not r.required], now, since)
     counts = con.execute(
         f"SELECT quarantine_reason, quarantine_column, count(*) FROM {q_name} WHERE {scope} GROUP BY ALL"
     ).fetchall()
@@ -217,7 +258,47 @@ def quarantine_table(
         quarantined_rows=quarantined,
         table_rows=table_rows,
         by_reason=by_reason,
+        nulled=nulled,
     )
+
+
+def null_unusable_values(
+    con: duckdb.DuckDBPyConnection,
+    table: RawTable,
+    rules: list[Rule],
+    now: dt.datetime,
+    since: tuple[str, dt.date] | None = None,
+) -> dict[tuple[str, str], int]:
+    """Set the values of `raw.<table>` that break a rule on an optional column to NULL, after
+    recording each one in `quarantine.nulled_values` (whose rows of this table, within the load's
+    scope, are replaced); return {(reason, column): values nulled}.
+
+    Rules apply in order: a value already nulled by an earlier rule breaks no later one."""
+    raw_name = table.qualified_name
+    scope = f"{since[0]} >= DATE '{since[1].isoformat()}'" if since else "TRUE"
+    scope_at = f"CAST({INCREMENTAL_COLUMNS[table.name]} AS TIMESTAMP)" if table.name in INCREMENTAL_COLUMNS else "NULL"
+    cols = ", ".join(f"{c} {t}" for c, t in NULLED_VALUES_COLUMNS.items())
+    con.execute(f"CREATE TABLE IF NOT EXISTS {NULLED_VALUES_TABLE} ({cols})")
+    old_scope = "TRUE" if since is None else f"scope_at >= DATE '{since[1].isoformat()}'"
+    con.execute(f"DELETE FROM {NULLED_VALUES_TABLE} WHERE table_name = ? AND {old_scope}", [table.name])
+    counts: dict[tuple[str, str], int] = {}
+    for rule in rules:
+        where = f"({rule.condition}) AND {scope}"
+        con.execute(
+            f"INSERT INTO {NULLED_VALUES_TABLE} SELECT {sql_literal(table.name)}, "
+            f"CAST({table.primary_key} AS VARCHAR), {sql_literal(rule.column)}, CAST({rule.column} AS VARCHAR), "
+            f"{sql_literal(rule.reason)}, {scope_at}, {timestamp_literal(now)} FROM {raw_name} WHERE {where}"
+        )
+        n = con.execute(f"UPDATE {raw_name} SET {rule.column} = NULL WHERE {where}").fetchone()[0]
+        if n:
+            counts[(rule.reason, rule.column)] = counts.get((rule.reason, rule.column), 0) + int(n)
+    return counts
+
+
+def nulled_values_query(table: RawTable) -> str:
+    """The rows of `quarantine.nulled_values` for `table` that belong to its last load."""
+    relation = f"(SELECT * FROM {NULLED_VALUES_TABLE} WHERE table_name = {sql_literal(table.name)})"
+    return scoped_rows(table, relation, column="scope_at")
 
 
 def quarantine_order() -> list[str]:

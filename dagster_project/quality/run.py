@@ -25,6 +25,7 @@ RAW_CHECKS = {
     "referential_integrity": "referential_integrity",
     "validity": "validity",
 }
+STATE_HISTORY_CHECK = "state_history"
 FRESHNESS_CHECK = "freshness"
 VOLUME_CHECK = "volume"
 STAGING_KEYS_CHECK = "keys_unique_and_present"
@@ -43,6 +44,8 @@ class GroupResult:
 
 def raw_check_names(table: str) -> list[str]:
     names = [n for n in RAW_CHECKS if n != "referential_integrity" or TABLES[table].account_fk]
+    if TABLES[table].state_history:
+        names.append(STATE_HISTORY_CHECK)
     sla = load_sla()
     if table == sla.freshness_table:
         names.append(FRESHNESS_CHECK)
@@ -74,6 +77,9 @@ def run_raw_checks(
                 elif o.sla == "referential_integrity":
                     checks.add_orphan_details(con, table, o)
             groups = {check: [o for o in outcomes if o.sla == sla_name] for check, sla_name in RAW_CHECKS.items()}
+            groups["validity"] += checks.nulled_outcomes(con, table, sla)
+            if table.state_history:
+                groups[STATE_HISTORY_CHECK] = [checks.state_history_outcome(con, table, sla, s.landing_dir)]
             if table.name == sla.freshness_table:
                 groups[FRESHNESS_CHECK] = checks.freshness_outcomes(con, sla, now)
             if table.name == sla.volume_table:

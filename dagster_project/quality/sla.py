@@ -36,6 +36,7 @@ class Sla:
     freshness_warn_after_hours: float
     freshness_block_after_hours: float
     min_valid_rate: float
+    state_history_max_quarantined_rows: int
     no_future_timestamps: dict[str, tuple[str, ...]]
     non_negative: dict[str, tuple[str, ...]]
     ranges: dict[str, dict[str, tuple[float, float]]]
@@ -85,11 +86,12 @@ def load_sla(path: Path = SLA_PATH) -> Sla:
         "referential_integrity",
         "freshness",
         "validity",
+        "state_history",
         "volume",
         "snapshot_gate",
     ):
         sections[name] = _get(doc, name, "top level", path)
-    c, d, r, f, v, vol, gate = (sections[n] for n in sections)
+    c, d, r, f, v, hist, vol, gate = (sections[n] for n in sections)
     ranges = {}
     for table, cols in (_get(v, "ranges", "validity", path) or {}).items():
         _columns_by_table({table: list(cols)}, "validity.ranges", path)
@@ -103,6 +105,7 @@ def load_sla(path: Path = SLA_PATH) -> Sla:
         freshness_warn_after_hours=float(_get(f, "warn_after_hours", "freshness", path)),
         freshness_block_after_hours=float(_get(f, "block_after_hours", "freshness", path)),
         min_valid_rate=float(_get(v, "min_valid_rate", "validity", path)),
+        state_history_max_quarantined_rows=int(_get(hist, "max_quarantined_rows", "state_history", path)),
         no_future_timestamps=_columns_by_table(
             _get(v, "no_future_timestamps", "validity", path), "validity.no_future_timestamps", path
         ),
@@ -126,6 +129,8 @@ def load_sla(path: Path = SLA_PATH) -> Sla:
     ]:
         if not 0.0 <= rate <= 1.0:
             raise SlaConfigError(f"{path}: {name} is {rate}; rates are fractions between 0 and 1.")
+    if sla.state_history_max_quarantined_rows < 0:
+        raise SlaConfigError(f"{path}: state_history.max_quarantined_rows must be >= 0.")
     if sla.freshness_block_after_hours < sla.freshness_warn_after_hours:
         raise SlaConfigError(f"{path}: freshness.block_after_hours must be >= warn_after_hours.")
     for table in (sla.freshness_table, sla.volume_table):

@@ -9,17 +9,20 @@ Each fault picks its rows deterministically from the seed (exactly round(rate x 
 tests know the numbers to expect) and returns what it did: table, column, rows affected. Faults run
 after `generate`, on the files it wrote, so the clean tables and the ground truth stay reproducible.
 
-| fault              | what it does (default table.column)                   | caught by                         |
-|--------------------|-------------------------------------------------------|-----------------------------------|
-| duplicates         | re-delivers rows with the same key (events)           | duplicate_keys (blocks >= 1 %)    |
-| nulls              | blanks a critical field (events.occurred_at)          | completeness (blocks > 1 %)       |
-| orphans            | points rows at unknown accounts (events.account_id)   | referential_integrity + quarantine|
-| late_events        | the newest `days` of events have not arrived (events) | freshness (warns 36 h, blocks 72 h)|
-| future_timestamps  | moves event times after the run (events.occurred_at)  | validity + quarantine             |
-| bad_enum           | values outside the contract (tickets.priority)        | validity + quarantine             |
-| negative_amounts   | negative amounts (invoices.amount_due)                | validity + quarantine             |
-| nps_out_of_range   | NPS scores above 10 (nps_responses.score)             | validity + quarantine             |
-| missing_day        | drops every event of one recent day (events)          | volume (warns)                    |
+| fault                     | what it does (default table.column)              | caught by                           |
+|---------------------------|--------------------------------------------------|-------------------------------------|
+| duplicates                | re-delivers rows with the same key (events)      | duplicate_keys (blocks >= 1 %)      |
+| nulls                     | blanks a critical field (events.occurred_at)     | completeness (blocks > 1 %)         |
+| orphans                   | unknown accounts (events.account_id)             | referential_integrity + quarantine  |
+| late_events               | the newest `days` of events have not arrived     | freshness (warns 36 h, blocks 72 h) |
+| future_timestamps         | event times after the run (events.occurred_at)   | validity + quarantine               |
+| bad_enum                  | unknown values (tickets.priority, optional)      | validity; values set to NULL        |
+| bad_billing_interval      | unparseable subscriptions.billing_interval       | validity; values set to NULL        |
+| billing_interval_variants | 'month'/'year' as '1 month', 'annual', ...       | nothing: the meaning is the same    |
+| bad_subscription_status   | unknown values (subscriptions.status)            | quarantine + state_history (blocks) |
+| negative_amounts          | negative amounts (invoices.amount_due)           | quarantine + state_history (blocks) |
+| nps_out_of_range          | NPS scores above 10 (nps_responses.score)        | validity + quarantine               |
+| missing_day               | drops every event of one recent day (events)     | volume (warns)                      |
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ FAULTS = (
     "late_events",
     "future_timestamps",
     "bad_enum",
+    "bad_billing_interval",
+    "billing_interval_variants",
+    "bad_subscription_status",
     "negative_amounts",
     "nps_out_of_range",
     "missing_day",
@@ -49,6 +55,13 @@ FAULTS = (
 DEFAULT_RATE = 0.05
 UNKNOWN_ACCOUNT_PREFIX = "acc_unknown_"
 BAD_ENUM_VALUE = "URGENT!!"
+BAD_BILLING_INTERVAL = "every blue moon"
+BAD_SUBSCRIPTION_STATUS = "Cancelled!!"
+# Other spellings of the simulator's 'month' and 'year' that the contract accepts with the same meaning.
+BILLING_INTERVAL_SPELLINGS = {
+    "month": ("1 month", "monthly", "every 1 month"),
+    "year": ("12 months", "annual", "1 year"),
+}
 
 
 class _Landing:
@@ -168,6 +181,22 @@ def _set_value(land: _Landing, table: str, column: str, value_sql: str, rate: fl
     return {"table": table, "column": column, "rows": n}
 
 
+def _billing_interval_variants(land: _Landing, rate: float, seed: int, **_) -> dict:
+    """Rewrite 'month' and 'year' of the rows chosen by seed in other spellings the contract accepts
+    (the spelling picked by the row's key): the billing history means the same."""
+    picked, n = land.pick("subscriptions", rate, seed, "billing_interval IN ('month', 'year')")
+    cases = []
+    for interval, spellings in BILLING_INTERVAL_SPELLINGS.items():
+        options = ", ".join(f"'{v}'" for v in spellings)
+        pick = f"1 + CAST(hash(subscription_id) % {len(spellings)} AS INTEGER)"
+        cases.append(f"WHEN billing_interval = '{interval}' THEN [{options}][{pick}]")
+    land.con.execute(
+        f"UPDATE subscriptions SET billing_interval = CASE {' '.join(cases)} END "
+        f"WHERE subscription_id IN (SELECT key FROM {picked})"
+    )
+    return {"table": "subscriptions", "column": "billing_interval", "rows": n}
+
+
 def _missing_day(land: _Landing, days_before_end: int, **_) -> dict:
     day = land.newest_event().date() - dt.timedelta(days=int(days_before_end))
     n = land.con.execute("DELETE FROM events WHERE CAST(occurred_at AS DATE) = ?", [day]).fetchone()[0]
@@ -210,6 +239,16 @@ def inject_faults(
                 report[fault] = _future_timestamps(land, "events", "occurred_at", rate, s)
             elif fault == "bad_enum":
                 report[fault] = _set_value(land, "tickets", "priority", f"'{BAD_ENUM_VALUE}'", rate, s, "TRUE")
+            elif fault == "bad_billing_interval":
+                report[fault] = _set_value(
+                    land, "subscriptions", "billing_interval", f"'{BAD_BILLING_INTERVAL}'", rate, s, "TRUE"
+                )
+            elif fault == "billing_interval_variants":
+                report[fault] = _billing_interval_variants(land, rate, s)
+            elif fault == "bad_subscription_status":
+                report[fault] = _set_value(
+                    land, "subscriptions", "status", f"'{BAD_SUBSCRIPTION_STATUS}'", rate, s, "TRUE"
+                )
             elif fault == "negative_amounts":
                 report[fault] = _set_value(land, "invoices", "amount_due", "-abs(amount_due) - 1", rate, s, "TRUE")
             elif fault == "nps_out_of_range":

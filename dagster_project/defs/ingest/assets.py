@@ -63,6 +63,9 @@ def _raw_table_asset(table: RawTable) -> dg.AssetsDefinition:
                 "landed_rows": result.rows,
                 "quarantined_rows": quarantined.quarantined_rows,
                 "quarantine_reasons": dg.MetadataValue.json(quarantined.reasons_summary()),
+                # unusable optional values set to NULL, rows kept (originals in quarantine.nulled_values)
+                "nulled_values": quarantined.nulled_values,
+                "nulled_reasons": dg.MetadataValue.json(quarantined.nulled_summary()),
                 "files": len(result.files),
                 "provided": result.provided,
                 "missing_optional_columns": ", ".join(result.missing_optional_columns) or "none",

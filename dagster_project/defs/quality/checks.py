@@ -8,8 +8,9 @@ appending every measure to marts.mart_data_quality:
 - `raw_accounts_quality` and `raw_data_quality` on every `["raw", <table>]` asset: completeness,
   duplicate keys and referential
   integrity are blocking (nothing downstream materializes when one fails); validity warns (the bad
-  rows are already in quarantine); on raw.events also freshness (warns at 36 h, blocks at 72 h) and
-  volume (warns).
+  rows are already in quarantine, bad optional values NULL); on raw.subscriptions and raw.invoices
+  also state_history (blocking: a quarantined state changes an account's history); on raw.events
+  also freshness (warns at 36 h, blocks at 72 h) and volume (warns).
 - `staging_data_quality` on the staging models: keys unique and present, and no row lost
   (raw = staged + removed duplicates). Not blocking: the dbt step has already built everything.
 - `training_gate` on ml_account_snapshots: blocking, so churn_model and the scores keep their last
@@ -32,7 +33,10 @@ CHECK_DESCRIPTIONS = {
     "completeness": "Critical fields (required contract columns) non-null, as landed (raw + quarantined). Blocking.",
     "duplicate_keys": "Duplicate primary keys below the SLA rate; below it staging removes them. Blocking.",
     "referential_integrity": "Rows reference a known account; orphans are quarantined. Blocking.",
-    "validity": "No future timestamps, amounts >= 0, NPS 0-10, known enum values; bad rows are quarantined. Warns.",
+    "validity": "No future timestamps, amounts >= 0, NPS 0-10, known enum values, parseable billing intervals; "
+    "rows with a bad required value are quarantined, bad optional values are set to NULL (rows kept). Warns.",
+    run.STATE_HISTORY_CHECK: "No subscription state or invoice quarantined (orphans excepted): without the row the "
+    "account's history would change. Blocking.",
     run.FRESHNESS_CHECK: "Newest event vs run time: warns after the SLA hours, blocks after the block hours.",
     run.VOLUME_CHECK: "Recent daily event counts within the SLA band of the trailing same-weekday median. Warns.",
 }

@@ -21,6 +21,7 @@ from dagster_project.core.contract import TABLES
 from dagster_project.core.settings import DBT_PROJECT_DIR, REPO_ROOT
 from dagster_project.ingest.landing import load_table
 from dagster_project.simulate import SimulationConfig, generate
+from tests.e2e.compare import table_differences
 
 END_DATE = dt.date(2026, 11, 22)
 FIRST_REFRESH = dt.date(2026, 11, 16)  # `daily` is first built on the events before this day
@@ -122,16 +123,6 @@ def _add_late_event(con: duckdb.DuckDBPyConnection, table: str, event_id: str, o
     )
 
 
-def _differences(a: Path, b: Path, table: str) -> int:
-    """Rows in one warehouse's table and not in the other's (both ways; duplicates count)."""
-    with duckdb.connect(str(a), read_only=True) as con:
-        con.execute(f"ATTACH '{b}' AS other (READ_ONLY)")
-        return con.execute(
-            f"SELECT (SELECT count(*) FROM (SELECT * FROM {table} EXCEPT ALL SELECT * FROM other.{table})) "
-            f"+ (SELECT count(*) FROM (SELECT * FROM other.{table} EXCEPT ALL SELECT * FROM {table}))"
-        ).fetchall()[0][0]
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Warehouses `source` (raw only), `full` (one full build) and `daily` (incremental runs)."""
@@ -173,7 +164,7 @@ def test_incremental_runs_give_the_same_table_as_a_full_build(built, table):
     with duckdb.connect(str(full), read_only=True) as con:
         rows, newest = con.execute(f"SELECT count(*), max({day_column}) FROM {table}").fetchall()[0]
     assert rows > 0 and newest.isoformat()[:10] == END_DATE.isoformat(), (table, rows, newest)
-    assert _differences(full, daily, table) == 0, f"{table}: the incremental runs and the full build differ"
+    assert table_differences(full, daily, table) == 0, f"{table}: the incremental runs and the full build differ"
 
 
 def test_incremental_tables_are_keyed_like_the_full_build(built):

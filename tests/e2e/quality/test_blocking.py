@@ -16,17 +16,23 @@ from dagster_project.simulate.faults import inject_faults
 from tests.e2e.quality.conftest import copy_landing, use_warehouse
 
 
-@dg.asset(key=["marts", "published_test_mart"], deps=[dg.AssetKey(["raw", "events"])])
-def published_test_mart() -> dg.MaterializeResult:
-    """Stands in for the dbt marts: a table rebuilt from raw on each run."""
-    with connect() as con:
-        con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-        con.execute(
-            "CREATE OR REPLACE TABLE marts.published_test_mart AS "
-            "SELECT account_id, count(*) AS events FROM raw.events GROUP BY account_id"
-        )
-        n = con.execute("SELECT sum(events) FROM marts.published_test_mart").fetchone()[0]
-    return dg.MaterializeResult(metadata={"events": int(n)})
+def mart_from_raw(name: str, table: str) -> dg.AssetsDefinition:
+    """Stands in for the dbt marts: `marts.<name>`, rows per account of raw.<table>, rebuilt on each run."""
+
+    @dg.asset(key=["marts", name], deps=[dg.AssetKey(["raw", table])])
+    def _mart() -> dg.MaterializeResult:
+        with connect() as con:
+            con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+            con.execute(
+                f"CREATE OR REPLACE TABLE marts.{name} AS SELECT account_id, count(*) AS n FROM raw.{table} GROUP BY 1"
+            )
+        return dg.MaterializeResult()
+
+    return _mart
+
+
+published_test_mart = mart_from_raw("published_test_mart", "events")
+subscription_test_mart = mart_from_raw("subscription_test_mart", "subscriptions")
 
 
 def _run():
@@ -87,3 +93,27 @@ def test_ingest_metadata_reports_quarantine_counts(clean_landing, tmp_path, monk
     assert md["quarantined_rows"] == n
     assert md["landed_rows"] == md["dagster/row_count"] + n
     assert md["quarantine_reasons"] == {"future_timestamp:occurred_at": n}
+
+
+def test_a_quarantined_subscription_state_blocks_the_refresh(clean_landing, tmp_path, monkeypatch):
+    """One subscription row with an unknown status is quarantined: the state_history check blocks
+    everything downstream of raw.subscriptions, and says which file, table, column and rows."""
+    landing = copy_landing(clean_landing, tmp_path / "landing")
+    report = inject_faults(landing, ["bad_subscription_status"], seed=5, rate=0.003)
+    assert report["bad_subscription_status"]["rows"] == 1
+    use_warehouse(monkeypatch, tmp_path / "data", landing)
+    result = dg.materialize(
+        [*raw_table_assets, subscription_test_mart, raw_accounts_quality, raw_data_quality], raise_on_error=False
+    )
+    assert not result.success
+    evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+    history = evaluations[("raw/subscriptions", "state_history")]
+    assert not history.passed and history.severity == dg.AssetCheckSeverity.ERROR
+    metadata = {k: v.value for k, v in history.metadata.items()}
+    assert (metadata["table"], metadata["column"], metadata["failing_rows"]) == ("raw.subscriptions", "status", 1)
+    assert str(landing / "subscriptions") in history.description
+    assert "raw/subscriptions" in _materialized(result)
+    assert "marts/subscription_test_mart" not in _materialized(result)
+    # nothing else blocks
+    failed = {k for k, e in evaluations.items() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR}
+    assert failed == {("raw/subscriptions", "state_history")}

@@ -103,27 +103,73 @@ def test_few_orphans_pass_but_are_still_quarantined(faulted):
     assert loads["events"].quarantined_rows == report["orphans"]["rows"] > 0
 
 
+# (fault, table, column, reason, the row is kept with the value set to NULL)
 VALIDITY_FAULTS = [
-    ("future_timestamps", "events", "occurred_at", "future_timestamp"),
-    ("bad_enum", "tickets", "priority", "unknown_enum_value"),
-    ("negative_amounts", "invoices", "amount_due", "negative_amount"),
-    ("nps_out_of_range", "nps_responses", "score", "out_of_range"),
+    ("future_timestamps", "events", "occurred_at", "future_timestamp", False),
+    ("bad_enum", "tickets", "priority", "unknown_enum_value", True),
+    ("bad_billing_interval", "subscriptions", "billing_interval", "unparseable_value", True),
+    ("negative_amounts", "invoices", "amount_due", "negative_amount", False),
+    ("nps_out_of_range", "nps_responses", "score", "out_of_range", False),
 ]
 
 
-def test_validity_faults_warn_and_quarantine(faulted):
-    """Each validity fault (on its own table, all in one load) warns with its numbers and is quarantined."""
+def test_validity_faults_warn_and_quarantine_or_null(faulted):
+    """Each validity fault (on its own table, all in one load) warns with its numbers; a bad required
+    value quarantines its row, a bad optional value becomes NULL and its row stays."""
     report, loads = faulted([f for f, *_ in VALIDITY_FAULTS], rate=0.05)
     verdicts = _checks([t for _, t, *_ in VALIDITY_FAULTS]).verdicts
-    for fault, table, column, reason in VALIDITY_FAULTS:
+    for fault, table, column, reason, kept in VALIDITY_FAULTS:
         n = report[fault]["rows"]
-        assert loads[table].by_reason == {(reason, column): n}, fault
+        assert n > 0, fault
+        if kept:
+            assert (loads[table].by_reason, loads[table].nulled) == ({}, {(reason, column): n}), fault
+        else:
+            assert (loads[table].by_reason, loads[table].nulled) == ({(reason, column): n}, {}), fault
         v = verdicts[(table, "validity")]
         assert not v.passed and v.severity == "warn", fault
         assert (v.metadata["column"], v.metadata["failing_rows"]) == (column, n), fault
         assert v.metadata["observed"] == pytest.approx(1 - n / loads[table].landed_rows), fault
-    # a validity fault blocks nothing
-    assert all(v.passed for (t, c), v in verdicts.items() if c not in ("validity", "volume"))
+    # an invoice taken out of raw changes the account's history: that blocks; nothing else does
+    history = verdicts[("invoices", run.STATE_HISTORY_CHECK)]
+    assert not history.passed and history.severity == "block"
+    assert history.metadata["failing_rows"] == report["negative_amounts"]["rows"]
+    assert verdicts[("subscriptions", run.STATE_HISTORY_CHECK)].passed
+    blocked = {k for k, v in verdicts.items() if not v.passed and k[1] not in ("validity", "volume")}
+    assert blocked == {("invoices", run.STATE_HISTORY_CHECK)}
+
+
+def test_a_quarantined_subscription_state_blocks_naming_file_table_column_rows_and_fix(faulted, tmp_path):
+    report, loads = faulted(["bad_subscription_status"], rate=0.01)
+    n = report["bad_subscription_status"]["rows"]
+    assert n >= 1 and loads["subscriptions"].by_reason == {("unknown_enum_value", "status"): n}
+    v = _checks(["subscriptions"]).verdicts[("subscriptions", run.STATE_HISTORY_CHECK)]
+    assert not v.passed and v.severity == "block"
+    md = v.metadata
+    assert (md["table"], md["column"], md["failing_rows"], md["threshold"]) == ("raw.subscriptions", "status", n, 0)
+    assert md["example_bad_keys"].startswith("sub_")
+    (landing_file,) = [str(f) for f in (tmp_path / "landing" / "subscriptions").glob("*.parquet")]
+    for words in (landing_file, "raw.subscriptions", "unknown_enum_value in status", f"{n} row(s)", "Fix the rows"):
+        assert words in v.description, (words, v.description)
+
+
+def test_orphan_subscriptions_are_left_to_referential_integrity(faulted):
+    """A subscription of an unknown account changes no known account's history: no state_history block."""
+    from dagster_project.core import clock
+    from dagster_project.core.contract import TABLES
+    from dagster_project.core.warehouse import connect
+    from dagster_project.quality.quarantine import quarantine_table
+
+    faulted([])
+    with connect() as con:
+        con.execute(
+            "UPDATE raw.subscriptions SET account_id = 'acc_unknown_1' "
+            "WHERE subscription_id = (SELECT min(subscription_id) FROM raw.subscriptions)"
+        )
+        result = quarantine_table(con, TABLES["subscriptions"], load_sla(), clock.now())
+    assert result.by_reason == {("unknown_account", "account_id"): 1}
+    verdicts = _checks(["subscriptions"]).verdicts
+    assert verdicts[("subscriptions", run.STATE_HISTORY_CHECK)].passed
+    assert verdicts[("subscriptions", "referential_integrity")].metadata["failing_rows"] == 1
 
 
 @pytest.mark.parametrize("late_days, severity, hours", [(2, "warn", (48, 60)), (4, "block", (96, 108))])

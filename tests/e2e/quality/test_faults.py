@@ -5,7 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from dagster_project.simulate.faults import FAULTS, inject_faults, main
+from dagster_project.core.warehouse import connect
+from dagster_project.simulate.faults import BAD_BILLING_INTERVAL, FAULTS, inject_faults, main
 from tests.e2e.quality.conftest import copy_landing, load_all, use_warehouse
 
 
@@ -73,4 +74,34 @@ def test_all_faults_together_reconcile_after_quarantine(clean_landing, tmp_path,
     for name, result in loads.items():
         assert result.landed_rows == _count(landing, name)
         assert result.raw_rows + result.quarantined_rows == result.landed_rows
-    assert loads["tickets"].by_reason[("unknown_enum_value", "priority")] == report["bad_enum"]["rows"]
+    # optional values are set to NULL in rows that stay; required ones quarantine their rows
+    assert loads["tickets"].nulled[("unknown_enum_value", "priority")] == report["bad_enum"]["rows"]
+    assert ("unknown_enum_value", "priority") not in loads["tickets"].by_reason
+    # a row quarantined for its status keeps its interval as it arrived (nothing of it is nulled)
+    with connect(read_only=True) as con:
+        in_quarantine = con.execute(
+            "SELECT count(*) FROM quarantine.subscriptions WHERE billing_interval = ?", [BAD_BILLING_INTERVAL]
+        ).fetchone()[0]
+    assert (
+        loads["subscriptions"].nulled[("unparseable_value", "billing_interval")] + in_quarantine
+        == (report["bad_billing_interval"]["rows"])
+    )
+    assert (
+        loads["subscriptions"].by_reason[("unknown_enum_value", "status")]
+        == (report["bad_subscription_status"]["rows"])
+    )
+
+
+def test_billing_interval_variants_keep_the_meaning(clean_landing, tmp_path, monkeypatch):
+    """Other spellings of 'month' and 'year' are in the contract: nothing is quarantined or nulled."""
+    landing = copy_landing(clean_landing, tmp_path / "landing")
+    report = inject_faults(landing, ["billing_interval_variants"], seed=3, rate=0.5)
+    spellings = _one(
+        f"SELECT list(DISTINCT billing_interval ORDER BY billing_interval) "
+        f"FROM read_parquet('{landing}/subscriptions/*.parquet')"
+    )
+    assert report["billing_interval_variants"]["rows"] > 0
+    assert {"month", "year", "1 month", "annual"} <= set(spellings)
+    use_warehouse(monkeypatch, tmp_path / "data", landing)
+    subs = load_all()["subscriptions"]
+    assert (subs.quarantined_rows, subs.nulled) == (0, {})

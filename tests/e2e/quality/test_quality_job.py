@@ -82,6 +82,7 @@ def _our_checks(result):
         "duplicate_keys",
         "referential_integrity",
         "validity",
+        "state_history",
         "freshness",
         "volume",
         "keys_unique_and_present",

@@ -84,10 +84,98 @@ def test_amounts_nps_and_enums(con):
     cols = ", ".join(f"{c} {t}" for c, t in TABLES["invoices"].columns.items())
     con.execute(f"CREATE TABLE raw.invoices ({cols})")
     con.execute(
-        "INSERT INTO raw.invoices (invoice_id, account_id, amount_due, issued_at, status) VALUES "
-        "('i1','a1',10,'2026-10-01','paid'), ('i2','a1',-5,'2026-10-01','paid'), "
-        "('i3','a1',-0.0,'2026-10-01','paid'), ('i4','a1',5,'2026-10-01','Paid'), ('i5','a1',5,'2026-10-01',NULL)"
+        "INSERT INTO raw.invoices (invoice_id, account_id, amount_due, issued_at, status, amount_paid) VALUES "
+        "('i1','a1',10,'2026-10-01','paid',10), ('i2','a1',-5,'2026-10-01','paid',NULL), "
+        "('i3','a1',-0.0,'2026-10-01','paid',NULL), ('i4','a1',5,'2026-10-01','Paid',5), "
+        "('i5','a1',5,'2026-10-01',NULL,NULL), ('i6','a1',5,'2026-10-01','open',-2)"
     )
     result = quarantine_table(con, TABLES["invoices"], load_sla(), NOW)
-    # -0.0 is not negative; an unknown status is quarantined; a missing optional status is fine
-    assert result.by_reason == {("negative_amount", "amount_due"): 1, ("unknown_enum_value", "status"): 1}
+    # -0.0 is not negative; a negative amount due (required) quarantines the row; an unknown status
+    # and a negative amount paid (optional) become NULL and the rows stay; a missing status is fine
+    assert result.by_reason == {("negative_amount", "amount_due"): 1}
+    assert result.nulled == {("unknown_enum_value", "status"): 1, ("negative_amount", "amount_paid"): 1}
+    assert result.raw_rows == 5 and result.quarantined_rows == 1
+    kept = con.execute("SELECT invoice_id, status, amount_paid FROM raw.invoices ORDER BY 1").fetchall()
+    assert kept == [
+        ("i1", "paid", 10.0),
+        ("i3", "paid", None),
+        ("i4", None, 5.0),
+        ("i5", None, None),
+        ("i6", "open", None),
+    ]
+    nulled = con.execute(
+        "SELECT table_name, row_key, column_name, original_value, reason, nulled_at "
+        "FROM quarantine.nulled_values ORDER BY row_key"
+    ).fetchall()
+    assert nulled == [
+        ("invoices", "i4", "status", "Paid", "unknown_enum_value", NOW),
+        ("invoices", "i6", "amount_paid", "-2.0", "negative_amount", NOW),
+    ]
+    # a reload replaces the table's nulled values like its quarantine
+    con.execute("UPDATE raw.invoices SET status = 'void' WHERE invoice_id = 'i4'")
+    assert quarantine_table(con, TABLES["invoices"], load_sla(), NOW).nulled == {}
+    assert con.execute("SELECT count(*) FROM quarantine.nulled_values").fetchone()[0] == 0
+
+
+def _subscriptions(con, rows):
+    cols = ", ".join(f"{c} {t}" for c, t in TABLES["subscriptions"].columns.items())
+    con.execute(f"CREATE OR REPLACE TABLE raw.subscriptions ({cols})")
+    con.executemany(
+        "INSERT INTO raw.subscriptions (subscription_id, account_id, status, mrr, valid_from, billing_interval) "
+        "VALUES (?, 'a1', ?, 100, '2026-01-01', ?)",
+        rows,
+    )
+
+
+@pytest.mark.parametrize(
+    "interval",
+    [
+        "month",
+        "year",
+        "6 months",
+        " 6 Months ",
+        "1 year",
+        "2 weeks",
+        "30 days",
+        "annual",
+        "monthly",
+        "quarterly",
+        "every 3 months",
+        "12-month",
+        "yearly",
+        "week",
+        "day",
+        "annually",
+        "quarter",
+        "2 years",
+    ],
+)
+def test_billing_intervals_in_the_contract_format_are_kept(con, interval):
+    _subscriptions(con, [("s1", "active", interval)])
+    result = quarantine_table(con, TABLES["subscriptions"], load_sla(), NOW)
+    assert result.quarantined_rows == 0 and result.nulled == {}
+    assert con.execute("SELECT billing_interval FROM raw.subscriptions").fetchone()[0] == interval
+
+
+def test_an_unparseable_billing_interval_keeps_its_row_and_becomes_null(con):
+    """The interval is optional and descriptive: its row is a state of the account's history."""
+    _subscriptions(
+        con,
+        [("s1", "active", "month"), ("s2", "active", "whenever"), ("s3", "canceled", "0 months"), ("s4", "active", "")],
+    )
+    result = quarantine_table(con, TABLES["subscriptions"], load_sla(), NOW)
+    assert result.quarantined_rows == 0 and result.raw_rows == 4
+    assert result.nulled == {("unparseable_value", "billing_interval"): 3}
+    assert con.execute("SELECT list(billing_interval ORDER BY subscription_id) FROM raw.subscriptions").fetchone()[
+        0
+    ] == ["month", None, None, None]
+    assert con.execute(
+        "SELECT list(original_value ORDER BY row_key) FROM quarantine.nulled_values WHERE table_name = 'subscriptions'"
+    ).fetchone()[0] == ["whenever", "0 months", ""]
+
+
+def test_an_unknown_required_status_quarantines_the_subscription_row(con):
+    _subscriptions(con, [("s1", "active", "month"), ("s2", "Cancelled!!", "month")])
+    result = quarantine_table(con, TABLES["subscriptions"], load_sla(), NOW)
+    assert result.by_reason == {("unknown_enum_value", "status"): 1}
+    assert result.nulled == {}

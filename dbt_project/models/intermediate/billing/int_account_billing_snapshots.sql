@@ -94,12 +94,25 @@ states as (
         current_state.is_active,
         current_state.plan,
         current_state.billing_interval,
+        current_state.billing_interval_months,
         current_state.seats,
         current_state.mrr_usd,
         current_state.current_period_end_at,
         past_state.mrr_usd as mrr_90d_ago_usd,
         past_state.seats as seats_90d_ago,
-        case when current_state.billing_interval = 'year' then 12 else 1 end as renewal_step_months,
+        -- a renewal steps by whole months (1 without an interval), or by days when the interval
+        -- is not a whole number of months ('2 weeks', '45 days')
+        case
+            when current_state.billing_interval_months is null then 1
+            when current_state.billing_interval_months >= 1
+                and current_state.billing_interval_months = floor(current_state.billing_interval_months)
+                then cast(current_state.billing_interval_months as {{ dbt.type_int() }})
+        end as renewal_step_months,
+        case
+            when current_state.billing_interval_months < 1
+                or current_state.billing_interval_months > floor(current_state.billing_interval_months)
+                then cast(round(current_state.billing_interval_months * 30.4375) as {{ dbt.type_int() }})
+        end as renewal_step_days,
         {{ to_date('current_state.current_period_end_at') }} as period_end_date
     from grid
     left join mrr_daily as current_state
@@ -117,11 +130,18 @@ renewals as (
     -- state row is older than the last renewal
     select
         *,
-        cast({{ dbt.dateadd(
-            'month',
-            'renewal_step_months * ceil(cast(' ~ dbt.datediff('period_end_date', 'as_of_date', 'month') ~ ' as ' ~ type_double() ~ ') / renewal_step_months)',
-            'period_end_date'
-        ) }} as date) as rolled_period_end_date
+        case
+            when renewal_step_days is null then cast({{ dbt.dateadd(
+                'month',
+                'renewal_step_months * ceil(cast(' ~ dbt.datediff('period_end_date', 'as_of_date', 'month') ~ ' as ' ~ type_double() ~ ') / renewal_step_months)',
+                'period_end_date'
+            ) }} as date)
+            else cast({{ dbt.dateadd(
+                'day',
+                'renewal_step_days * ceil(cast(' ~ dbt.datediff('period_end_date', 'as_of_date', 'day') ~ ' as ' ~ type_double() ~ ') / renewal_step_days)',
+                'period_end_date'
+            ) }} as date)
+        end as rolled_period_end_date
     from states
 
 ),
@@ -134,7 +154,9 @@ next_renewals as (
             when not is_active or period_end_date is null then null
             when period_end_date >= as_of_date then period_end_date
             when rolled_period_end_date >= as_of_date then rolled_period_end_date
-            else cast({{ dbt.dateadd('month', 'renewal_step_months', 'rolled_period_end_date') }} as date)
+            when renewal_step_days is null
+                then cast({{ dbt.dateadd('month', 'renewal_step_months', 'rolled_period_end_date') }} as date)
+            else cast({{ dbt.dateadd('day', 'renewal_step_days', 'rolled_period_end_date') }} as date)
         end as next_renewal_date
     from renewals
 
@@ -146,6 +168,7 @@ select
     next_renewals.subscription_status,
     next_renewals.plan,
     next_renewals.billing_interval,
+    next_renewals.billing_interval_months,
     next_renewals.seats,
     next_renewals.mrr_usd,
     next_renewals.mrr_usd * 12 as arr_usd,

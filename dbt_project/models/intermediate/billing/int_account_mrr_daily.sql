@@ -58,6 +58,7 @@ select
     periods.seats,
     coalesce(periods.mrr_usd, 0) as mrr_usd,
     periods.billing_interval,
+    periods.billing_interval_months,
     periods.current_period_end_at,
     periods.period_start_date
 

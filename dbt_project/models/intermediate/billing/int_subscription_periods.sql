@@ -59,6 +59,7 @@ select
     case when subscription_status in ('active', 'past_due') then coalesce(mrr_usd, 0) else 0 end as mrr_usd,
     mrr_usd as listed_mrr_usd,
     billing_interval,
+    billing_interval_months,
     current_period_end_at,
     valid_from,
     valid_to

@@ -1,3 +1,15 @@
+{#-
+    One row per subscription state, deduplicated on subscription_id. billing_interval keeps the
+    company's text (trimmed, lower-cased); billing_interval_months normalizes it to months:
+    "N day/week/month/quarter/year(s)", with an optional "every", or one word ('monthly',
+    'annual', 'quarterly', ...). A day is 12 / 365.25 of a month (1 / 30.4375) and a week 7 days;
+    N defaults to 1. Ingestion has already set every text that does not parse to NULL (and counted
+    it), with the same pattern as the raw contract (dagster_project/core/contract.py).
+-#}
+{%- set billing_interval_pattern =
+    "^(?:every +)?([1-9][0-9]*)? *-? *"
+    ~ "(day|daily|week|weekly|month|monthly|quarter|quarterly|year|yearly|annual|annually)s?$" -%}
+{%- set days_per_month = 30.4375 -%}
 with
 
 source as (
@@ -41,6 +53,17 @@ deduplicated as (
         ],
     ) }}
 
+),
+
+intervals as (
+
+    select
+        *,
+        cast(nullif(regexp_extract(billing_interval, '{{ billing_interval_pattern }}', 1), '') as {{ dbt.type_int() }})
+            as interval_count,
+        nullif(regexp_extract(billing_interval, '{{ billing_interval_pattern }}', 2), '') as interval_unit
+    from deduplicated
+
 )
 
 select
@@ -52,9 +75,16 @@ select
     mrr_usd,
     currency,
     billing_interval,
+    cast(coalesce(interval_count, 1) * case
+        when interval_unit in ('day', 'daily') then 1 / {{ days_per_month }}
+        when interval_unit in ('week', 'weekly') then 7 / {{ days_per_month }}
+        when interval_unit in ('month', 'monthly') then 1
+        when interval_unit in ('quarter', 'quarterly') then 3
+        when interval_unit in ('year', 'yearly', 'annual', 'annually') then 12
+    end as {{ type_double() }}) as billing_interval_months,
     valid_from,
     valid_to,
     current_period_end_at,
     canceled_at
 
-from deduplicated
+from intervals
