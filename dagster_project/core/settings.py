@@ -13,6 +13,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 
+# How churn is defined (the dbt var churn_definition; dbt_project/README.md says when to pick which).
+CHURN_DEFINITIONS = ("contractual", "activity", "dormancy")
+
 # Used only by the dev target; the prod target requires AHW_PII_SALT.
 DEV_PII_SALT = "ahw-dev-salt-not-secret"
 
@@ -45,6 +48,7 @@ class Settings:
     duckdb_temp_directory: Path = REPO_ROOT / "data" / "duckdb_tmp"
     lookback_days: int = 3
     partitions_start_date: str = "2024-01-01"
+    churn_definition: str = "contractual"
 
     def export_for_dbt(self) -> dict[str, str]:
         """Environment variables that dbt's profiles.yml and dbt_project.yml read."""
@@ -59,7 +63,11 @@ class Settings:
 
     def dbt_vars(self) -> dict[str, object]:
         """dbt vars that follow settings (the rest keep the defaults in dbt_project.yml)."""
-        return {"churn_horizon_days": self.churn_horizon_days, "lookback_days": self.lookback_days}
+        return {
+            "churn_horizon_days": self.churn_horizon_days,
+            "lookback_days": self.lookback_days,
+            "churn_definition": self.churn_definition,
+        }
 
 
 def get_settings() -> Settings:
@@ -97,7 +105,19 @@ def get_settings() -> Settings:
         duckdb_temp_directory=Path(os.environ.get("AHW_DUCKDB_TEMP_DIRECTORY", data_dir / "duckdb_tmp")).resolve(),
         lookback_days=_non_negative_int("AHW_LOOKBACK_DAYS", "3"),
         partitions_start_date=os.environ.get("AHW_PARTITIONS_START_DATE", "2024-01-01"),
+        churn_definition=_churn_definition(),
     )
+
+
+def _churn_definition() -> str:
+    raw = os.environ.get("AHW_CHURN_DEFINITION", "contractual")
+    value = raw.strip().lower()
+    if value not in CHURN_DEFINITIONS:
+        raise ValueError(
+            f"AHW_CHURN_DEFINITION={raw!r} is not one of {', '.join(CHURN_DEFINITIONS)} "
+            "(see .env.example and dbt_project/README.md)."
+        )
+    return value
 
 
 def _non_negative_int(name: str, default: str) -> int:

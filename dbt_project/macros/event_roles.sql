@@ -54,3 +54,18 @@
     {%- endfor -%}
     {{ return(pairs) }}
 {%- endmacro %}
+
+{# 1 when `event_name_column` is qualifying activity (the `qualifying_event_names` var; every
+   event when that list is empty), else 0. Qualifying activity is what the activity and dormancy
+   churn definitions and the recency features look at. #}
+{% macro is_qualifying_event(event_name_column='event_name') -%}
+    {%- set names = var('qualifying_event_names', []) or [] -%}
+    {%- if names is string -%}{%- set names = [names] -%}{%- endif -%}
+    {%- if names | length == 0 -%}
+        1
+    {%- else -%}
+        case when {{ event_name_column }} in (
+            {%- for name in names -%}{{ dbt.string_literal(name | trim | lower) }}{{ ", " if not loop.last }}{%- endfor -%}
+        ) then 1 else 0 end
+    {%- endif -%}
+{%- endmacro %}

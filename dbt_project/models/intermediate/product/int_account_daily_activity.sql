@@ -76,6 +76,7 @@ event_days as (
         {%- for role, column in roles %}
         cast(sum({{ is_event_role(role) }}) as {{ dbt.type_bigint() }}) as {{ column }},
         {%- endfor %}
+        cast(sum({{ is_qualifying_event() }}) as {{ dbt.type_bigint() }}) as qualifying_events,
         count(*) as events
     from events
     group by account_id, {{ to_date('occurred_at') }}
@@ -239,6 +240,7 @@ joined as (
         account_days.account_id,
         account_days.activity_date,
         coalesce(event_days.events, 0) as events,
+        coalesce(event_days.qualifying_events, 0) as qualifying_events,
         {%- for role, column in roles %}
         coalesce(event_days.{{ column }}, 0) as {{ column }},
         {%- endfor %}
@@ -269,6 +271,7 @@ dense_days as (
         account_id,
         activity_date,
         events,
+        qualifying_events,
         {%- for role, column in roles %}
         {{ column }},
         {%- endfor %}
