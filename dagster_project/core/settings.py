@@ -13,6 +13,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 
+# How churn is defined (the dbt var churn_definition; dbt_project/README.md says when to pick which).
+CHURN_DEFINITIONS = ("contractual", "activity", "dormancy")
+
 # Used only by the dev target; the prod target requires AHW_PII_SALT.
 DEV_PII_SALT = "ahw-dev-salt-not-secret"
 
@@ -48,6 +51,10 @@ class Settings:
     # The simulated company `ahw prepare` (and `ahw simulate` without --shape) writes: which raw
     # tables it brings (dagster_project/simulate/shapes.py).
     simulator_shape: str = "all_sources"
+    churn_definition: str = "contractual"
+    # The event names that count as activity for the activity and dormancy definitions and the
+    # recency features (empty: every event), e.g. order_placed for a purchase-style product.
+    qualifying_events: tuple[str, ...] = ()
 
     def export_for_dbt(self) -> dict[str, str]:
         """Environment variables that dbt's profiles.yml and dbt_project.yml read."""
@@ -62,7 +69,12 @@ class Settings:
 
     def dbt_vars(self) -> dict[str, object]:
         """dbt vars that follow settings (the rest keep the defaults in dbt_project.yml)."""
-        return {"churn_horizon_days": self.churn_horizon_days, "lookback_days": self.lookback_days}
+        return {
+            "churn_horizon_days": self.churn_horizon_days,
+            "lookback_days": self.lookback_days,
+            "churn_definition": self.churn_definition,
+            "qualifying_event_names": list(self.qualifying_events),
+        }
 
 
 def get_settings() -> Settings:
@@ -101,7 +113,22 @@ def get_settings() -> Settings:
         lookback_days=_non_negative_int("AHW_LOOKBACK_DAYS", "3"),
         partitions_start_date=os.environ.get("AHW_PARTITIONS_START_DATE", "2024-01-01"),
         simulator_shape=os.environ.get("AHW_SIM_SHAPE") or "all_sources",
+        churn_definition=_churn_definition(),
+        qualifying_events=tuple(
+            name.strip() for name in os.environ.get("AHW_QUALIFYING_EVENTS", "").split(",") if name.strip()
+        ),
     )
+
+
+def _churn_definition() -> str:
+    raw = os.environ.get("AHW_CHURN_DEFINITION", "contractual")
+    value = raw.strip().lower()
+    if value not in CHURN_DEFINITIONS:
+        raise ValueError(
+            f"AHW_CHURN_DEFINITION={raw!r} is not one of {', '.join(CHURN_DEFINITIONS)} "
+            "(see .env.example and dbt_project/README.md)."
+        )
+    return value
 
 
 def _non_negative_int(name: str, default: str) -> int:

@@ -16,7 +16,7 @@ import pandas as pd
 SNAPSHOT_TABLE = "marts.ml_account_snapshots"
 ID_COLUMNS = ("account_id", "as_of_date")
 # Signal families a feature can belong to (the asset passes feature -> family).
-FEATURE_FAMILIES = ("usage", "adoption", "trend", "billing", "support", "sentiment", "firmographic")
+FEATURE_FAMILIES = ("usage", "adoption", "trend", "event_name", "billing", "support", "sentiment", "firmographic")
 
 
 class NothingToLearn(ValueError):

@@ -23,7 +23,7 @@ from dagster_project.ml.train import BIAS_COLUMN, TrainedModel, log_odds_contrib
 # time, so they fold into usage; firmographics (industry, size, region) are not something a CSM
 # can act on, so they get no sub-score (they still move the overall health score).
 SUBSCORE_FAMILIES: dict[str, tuple[str, ...]] = {
-    "usage": ("usage", "adoption", "trend"),
+    "usage": ("usage", "adoption", "trend", "event_name"),
     "billing": ("billing",),
     "support": ("support",),
     "sentiment": ("sentiment",),

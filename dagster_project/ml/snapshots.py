@@ -4,13 +4,15 @@ No Dagster here: the churn assets and the evaluation command both read through t
 """
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from dagster_project.core.warehouse import connect, table_exists
 from dagster_project.ingest.landing import SIM_SCHEMA
-from dagster_project.ml.dataset import SNAPSHOT_TABLE
+from dagster_project.ml.dataset import ID_COLUMNS, SNAPSHOT_TABLE
 
 CHURN_LABEL = "churned_within_90d"
 # Column the simulator's true churn probability is attached as (for the oracle ranking).
@@ -35,16 +37,103 @@ def feature_families_from_manifest(manifest: dict) -> dict[str, str]:
     return families
 
 
+@dataclass(frozen=True)
+class PivotedColumn:
+    """One value column of a long feature table and the feature it becomes per key value."""
+
+    column: str
+    feature_template: str  # e.g. "evt_{key}_count_30d"
+    family: str
+    missing: float | None  # the value of a row the long table does not have (None: NaN)
+
+
+@dataclass(frozen=True)
+class PivotedFeatures:
+    """A long feature table (account_id, as_of_date, key, values) whose features depend on the data,
+    declared as `meta.pivoted_features` on the dbt model: one feature per key value and column."""
+
+    table: str
+    key: str
+    columns: tuple[PivotedColumn, ...]
+
+
+def pivoted_features_from_manifest(manifest: dict) -> list[PivotedFeatures]:
+    """The long feature tables of the dbt project (models whose meta declares `pivoted_features`)."""
+    found = []
+    for node in manifest["nodes"].values():
+        if node.get("resource_type") != "model":
+            continue
+        meta = {**node.get("meta", {}), **node.get("config", {}).get("meta", {})}
+        spec = meta.get("pivoted_features")
+        if not spec:
+            continue
+        name = node.get("alias") or node["name"]
+        columns = tuple(
+            PivotedColumn(column, str(c["feature"]), str(c["feature_family"]), c.get("missing"))
+            for column, c in spec["columns"].items()
+        )
+        found.append(PivotedFeatures(f"{node['schema']}.{name}", str(spec["key"]), columns))
+    return sorted(found, key=lambda p: p.table)
+
+
+def pivot_features(
+    snapshots: pd.DataFrame, long: pd.DataFrame, spec: PivotedFeatures
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """`snapshots` with one column per key value of `long` and value column of `spec` (by key, then
+    in the spec's column order) and those columns' families. A snapshot row without a row in `long`
+    gets the column's `missing` value; rows of `long` outside `snapshots` are ignored."""
+    absent = [c for c in (*ID_COLUMNS, spec.key, *(p.column for p in spec.columns)) if c not in long.columns]
+    if absent:
+        raise ValueError(
+            f"{spec.table} has no column {', '.join(absent)}: rebuild it "
+            f"(dbt build --select {spec.table.split('.')[-1]}) or fix meta.pivoted_features in its yml."
+        )
+    rows = pd.MultiIndex.from_frame(snapshots[list(ID_COLUMNS)])
+    tables = {
+        part.column: long.pivot(index=list(ID_COLUMNS), columns=spec.key, values=part.column).reindex(rows)
+        for part in spec.columns
+    }
+    new: dict[str, object] = {}
+    families: dict[str, str] = {}
+    for key in sorted(long[spec.key].dropna().unique().tolist()):
+        for part in spec.columns:
+            name = part.feature_template.format(key=key)
+            values = tables[part.column][key].to_numpy(dtype="float64")
+            new[name] = values if part.missing is None else pd.Series(values).fillna(part.missing).to_numpy()
+            families[name] = part.family
+    clash = sorted(set(new) & set(snapshots.columns))
+    if clash:
+        raise ValueError(f"{spec.table}: pivoted features {clash} already are columns of {SNAPSHOT_TABLE}.")
+    return pd.concat([snapshots, pd.DataFrame(new, index=snapshots.index)], axis=1), families
+
+
 def read_snapshots(manifest_path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The ML input table and the feature families (from the dbt manifest) it carries."""
-    families = feature_families_from_manifest(json.loads(manifest_path.read_text()))
+    """The ML input table and the feature families (from the dbt manifest) it carries, with the
+    features of the long feature tables (`meta.pivoted_features`, e.g. one count per event name)
+    pivoted onto it."""
+    manifest = json.loads(manifest_path.read_text())
+    families = feature_families_from_manifest(manifest)
     with connect(read_only=True) as con:
         # In grain order: DuckDB returns rows in any order (insertion order is not preserved), and
         # LightGBM's bagging follows row order, so an unordered read made retrains on the same
         # data give different models.
         df = con.sql(f"SELECT * FROM {SNAPSHOT_TABLE} ORDER BY account_id, as_of_date").df()
-    features = {f: fam for f, fam in families.items() if f in df.columns}
+        features = {f: fam for f, fam in families.items() if f in df.columns}
+        for spec in pivoted_features_from_manifest(manifest):
+            df, pivoted = pivot_features(df, _read_long(con, spec), spec)
+            features.update(pivoted)
     return df, features
+
+
+def _read_long(con: duckdb.DuckDBPyConnection, spec: PivotedFeatures) -> pd.DataFrame:
+    schema, table = spec.table.split(".")
+    if not table_exists(con, schema, table):
+        raise ValueError(
+            f"{spec.table} does not exist: the dbt manifest declares its pivoted features. "
+            f"Materialize the dbt models (the full_refresh job) first."
+        )
+    columns = ", ".join([*ID_COLUMNS, spec.key, *(p.column for p in spec.columns)])
+    return con.sql(f"SELECT {columns} FROM {spec.table}").df()
 
 
 def oracle_scores(test_rows: pd.DataFrame) -> pd.Series | None:

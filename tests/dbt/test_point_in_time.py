@@ -63,7 +63,7 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
 
 
 def _dbt_build(env: dict[str, str]) -> None:
-    """Build the ML input mart and its upstream models (data tests are left to the full-build test)."""
+    """Build the ML input marts and their upstream models (data tests are left to the full-build test)."""
     _run(
         [
             sys.executable,
@@ -76,6 +76,7 @@ def _dbt_build(env: dict[str, str]) -> None:
             str(DBT_PROJECT_DIR),
             "--select",
             "+ml_account_snapshots",
+            "+fct_account_event_name_features_weekly",
             "--exclude-resource-type",
             "test",
             "unit_test",
@@ -191,6 +192,59 @@ def test_features_do_not_depend_on_later_data(warehouses: tuple[Path, Path, dict
             rtol=1e-9,
             obj=f"fct_account_features_weekly.{column} at {AS_OF_DATE}",
         )
+
+
+def _event_name_features(path: Path) -> pd.DataFrame:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(
+            "SELECT * FROM marts.fct_account_event_name_features_weekly WHERE as_of_date = ? "
+            "ORDER BY account_id, event_name_slug",
+            [AS_OF_DATE],
+        ).df()
+
+
+def _vocabulary(path: Path) -> pd.DataFrame:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute("SELECT * FROM intermediate.int_event_name_vocabulary ORDER BY vocabulary_rank").df()
+
+
+def test_event_name_vocabulary_does_not_depend_on_later_data(warehouses: tuple[Path, Path, dict[str, int]]) -> None:
+    """The names that get features are chosen from the warm-up period, before every snapshot."""
+    full, truncated, _ = warehouses
+    chosen = _vocabulary(full)
+    assert len(chosen) >= 5, "too few event names chosen for a meaningful comparison"
+    pd.testing.assert_frame_equal(chosen, _vocabulary(truncated), obj="int_event_name_vocabulary")
+
+
+def test_event_name_features_do_not_depend_on_later_data(warehouses: tuple[Path, Path, dict[str, int]]) -> None:
+    """Every per-event-name count and trend at AS_OF_DATE is the same with and without later data."""
+    full, truncated, _ = warehouses
+    with_future, without_future = _event_name_features(full), _event_name_features(truncated)
+    assert len(with_future) >= 100 and with_future["event_name_slug"].nunique() >= 5, "too few rows to compare"
+    pd.testing.assert_frame_equal(
+        with_future,
+        without_future,
+        check_exact=False,
+        rtol=1e-9,
+        obj=f"fct_account_event_name_features_weekly at {AS_OF_DATE}",
+    )
+
+
+def test_event_name_counts_agree_with_the_role_counts(warehouses: tuple[Path, Path, dict[str, int]]) -> None:
+    """The login role is one event name in the simulator: its per-name count is logins_30d, row by row."""
+    full, _, _ = warehouses
+    with duckdb.connect(str(full), read_only=True) as con:
+        rows = con.execute(
+            """
+            SELECT f.logins_30d, coalesce(e.count_30d, 0) AS sessions_30d
+            FROM marts.fct_account_features_weekly AS f
+            LEFT JOIN marts.fct_account_event_name_features_weekly AS e
+                ON f.account_id = e.account_id AND f.as_of_date = e.as_of_date
+                AND e.event_name = 'session_started'
+            """
+        ).df()
+    assert len(rows) > 0 and rows["logins_30d"].sum() > 0
+    assert (rows["logins_30d"] == rows["sessions_30d"]).all()
 
 
 LABELS = ["churned_within_90d", "expanded_within_90d"]

@@ -7,21 +7,31 @@
         state starts within `churn_grace_days` after it. churn_date = the day it turned
         canceled (the canceled row's valid_from). A company that provides no subscriptions
         at all falls back to the activity definition.
-    activity: no product event for `activity_churn_days` days. churn_date = the last event
-        day + activity_churn_days (the day the silence makes it a churn, so the grid keeps
-        the account, and its silence, until then).
+    activity: no qualifying activity (int_account_daily_activity.qualifying_events, the
+        `qualifying_event_names` var) for `activity_churn_days` days. churn_date = the last
+        active day + activity_churn_days (the day the silence makes it a churn, so the grid
+        keeps the account, and its silence, until then).
+    dormancy: the same silence rule with the label horizon (`churn_horizon_days`) as the
+        silence: the account lapses once it has gone a whole horizon without qualifying
+        activity, and leaves the grid until it is active again. The dormancy label itself
+        (no qualifying activity in (as_of, as_of + horizon]) is built from these lapses in
+        fct_account_labels_weekly.
 
-    reactivated_date is the day the account came back (next active state / next event), or
-    NULL while it stays churned.
+    reactivated_date is the day the account came back (next active state / next qualifying
+    activity), or NULL while it stays churned.
 -#}
 {%- set definition = var('churn_definition') -%}
-{%- if definition not in ['contractual', 'activity'] -%}
+{%- if definition not in ['contractual', 'activity', 'dormancy'] -%}
     {{ exceptions.raise_compiler_error(
-        "var churn_definition must be 'contractual' or 'activity', got '" ~ definition ~ "'. "
-        ~ "Set it in dbt_project.yml or with --vars '{churn_definition: activity}'.") }}
+        "var churn_definition must be 'contractual', 'activity' or 'dormancy', got '" ~ definition ~ "'. "
+        ~ "Set AHW_CHURN_DEFINITION (the pipeline passes it as this var), or --vars '{churn_definition: activity}'.") }}
 {%- endif -%}
 {%- set grace_days = var('churn_grace_days') | int -%}
-{%- set silence_days = var('activity_churn_days') | int -%}
+{#- dormancy: a whole label horizon of silence -#}
+{%- set silence_var = 'churn_horizon_days' if definition == 'dormancy' else 'activity_churn_days' -%}
+{%- set silence_days = var(silence_var) | int -%}
+{#- the name recorded on silence-based churns (also the contractual fallback's) -#}
+{%- set silence_definition = 'dormancy' if definition == 'dormancy' else 'activity' -%}
 
 with
 
@@ -37,13 +47,39 @@ observation_period as (
 
 ),
 
+{% if definition == 'dormancy' -%}
+accounts as (
+
+    select
+        account_id,
+        created_date
+    from {{ ref('int_account_profiles') }}
+
+),
+{%- else -%}
+-- depends_on: {{ ref('int_account_profiles') }} (read under the dormancy definition only)
+{%- endif %}
+
 daily_activity as (
 
     select
         account_id,
         activity_date
     from {{ ref('int_account_daily_activity') }}
-    where events > 0
+    where qualifying_events > 0
+    {%- if definition == 'dormancy' %}
+
+    union
+
+    select
+        accounts.account_id,
+        case
+            when accounts.created_date > observation_period.observation_start_date then accounts.created_date
+            else observation_period.observation_start_date
+        end as activity_date
+    from accounts
+    cross join observation_period
+    {%- endif %}
 
 ),
 
@@ -121,7 +157,7 @@ contractual_churns as (
 
 ),
 
--- activity ---------------------------------------------------------------------------------
+-- activity and dormancy: a silence of silence_days -----------------------------------------
 
 active_days as (
 
@@ -139,7 +175,7 @@ activity_churns as (
         active_days.account_id,
         {{ add_days(silence_days, 'active_days.activity_date') }} as churn_date,
         active_days.next_activity_date as reactivated_date,
-        'activity' as churn_definition
+        '{{ silence_definition }}' as churn_definition
     from active_days
     cross join observation_period
     where

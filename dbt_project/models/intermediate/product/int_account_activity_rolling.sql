@@ -1,13 +1,18 @@
 {#-
     One row per account and day (dense, like int_account_daily_activity): activity summed
     over the trailing 7/30/60/90 days ending on that day (inclusive), the running peak of
-    weekly activity and the last login date. Only rows on or before a day feed that day.
-    ROWS frames over the dense daily series are exact day windows on every engine.
+    weekly activity, the last login date, and the rhythm of qualifying activity (active days,
+    the last active day, the gap in days since the previous active day, and running totals of
+    active days and gaps, whose differences between two days give any longer window exactly).
+    Only rows on or before a day feed that day. ROWS frames over the dense daily series are
+    exact day windows on every engine.
 
     Incremental (macros/incremental.sql): a run rebuilds the days from the refresh date R on,
     reading the 90 days before R for the windows; the running values (account start, peaks,
-    last login) continue from the row of R - 1 already built. Windows of days before R that
-    the 90 days cut short only ever underestimate, so they never raise a running peak.
+    last login, last active day, running totals) continue from the row of R - 1 already built,
+    and the gaps of the days read before R start from the last active day already built for
+    the day before them. Windows of days before R that the 90 days cut short only ever
+    underestimate, so they never raise a running peak.
 -#}
 {%- set longest_window_days = 90 -%}
 {%- set window_columns = [
@@ -18,7 +23,15 @@
     'users_invited_30d', 'exports_30d', 'api_calls_30d',
     'active_users_7d', 'active_users_30d', 'active_users_prior_30d', 'feature_breadth_30d',
     'logins_prior_30d', 'core_actions_prior_30d',
+    'active_days_90d', 'active_gap_days', 'max_active_gap_days_90d',
 ] -%}
+{#- running totals: continued from the row already built for the day before the refresh date -#}
+{#- (total, daily value): active days, gap days and gaps, and the events of each vocabulary name -#}
+{%- set running_totals = [
+    ('active_days_total', 'is_active'),
+    ('active_gap_days_total', 'coalesce(active_gap_days, 0)'),
+    ('active_gaps_total', 'case when active_gap_days is null then 0 else 1 end'),
+] + vocabulary_running_totals() -%}
 {%- if is_incremental() -%}
     {%- set rebuild_from = refresh_from_date('activity_date') -%}
     {%- set input_from = refresh_input_from_date('activity_date', longest_window_days) -%}
@@ -39,12 +52,61 @@ daily as (
 built as (
 
     -- running values up to the day before the refresh date, from the rows already built
-    select account_id, account_start_date, last_login_date, peak_logins_7d, peak_core_actions_7d
+    select
+        account_id, account_start_date, last_login_date, peak_logins_7d, peak_core_actions_7d,
+        {%- for total, _ in running_totals %}
+        {{ total }},
+        {%- endfor %}
+        last_active_date
     from {{ this }}
     where activity_date = {{ add_days(-1, rebuild_from) }}
 
 ),
+
+built_before_input as (
+
+    -- the last active day before the first day read, for the gaps of the days read
+    select
+        account_id,
+        last_active_date
+    from {{ this }}
+    where activity_date = {{ add_days(-1, input_from) }}
+
+),
 {%- endif %}
+
+active_days as (
+
+    select
+        daily.*,
+        case when daily.qualifying_events > 0 then 1 else 0 end as is_active,
+        max(case when daily.qualifying_events > 0 then daily.activity_date end) over (
+            partition by daily.account_id order by daily.activity_date rows between unbounded preceding and 1 preceding
+        ) as previous_active_date_read,
+        {{ 'built_before_input.last_active_date' if is_incremental() else 'cast(null as date)' }}
+            as previous_active_date_built
+    from daily
+    {%- if is_incremental() %}
+    left join built_before_input on daily.account_id = built_before_input.account_id
+    {%- endif %}
+
+),
+
+gaps as (
+
+    select
+        *,
+        -- days since the previous active day, on active days that have one
+        case
+            when is_active = 1 then {{ dbt.datediff(
+                greatest_ignoring_nulls('previous_active_date_built', 'previous_active_date_read'),
+                'activity_date',
+                'day'
+            ) }}
+        end as active_gap_days
+    from active_days
+
+),
 
 windows as (
 
@@ -54,7 +116,25 @@ windows as (
         min(activity_date) over (partition by account_id) as account_start_date,
 
         {{ trailing_sum('events', 30) }} as events_30d,
-        {{ trailing_sum('case when events > 0 then 1 else 0 end', 30) }} as active_days_30d,
+        {{ trailing_sum('is_active', 30) }} as active_days_30d,
+        {{ trailing_sum('is_active', 90) }} as active_days_90d,
+        active_gap_days,
+        max(active_gap_days) over (
+            partition by account_id order by activity_date rows between 89 preceding and current row
+        ) as max_active_gap_days_90d,
+        case when is_active = 1 then activity_date end as active_date,
+        {#- in an incremental run, the days before the refresh date are already in the totals #}
+        {%- for total, value in running_totals %}
+        sum(
+            {%- if is_incremental() %}
+            case when activity_date >= {{ rebuild_from }} then {{ value }} else 0 end
+            {%- else %}
+            {{ value }}
+            {%- endif %}
+        ) over (
+            partition by account_id order by activity_date rows between unbounded preceding and current row
+        ) as {{ total }},
+        {%- endfor %}
 
         {{ trailing_sum('logins', 7) }} as logins_7d,
         {{ trailing_sum('logins', 30) }} as logins_30d,
@@ -82,7 +162,7 @@ windows as (
             partition by account_id order by activity_date rows between unbounded preceding and current row
         ) as last_login_date
 
-    from daily
+    from gaps
 
 ),
 
@@ -97,7 +177,10 @@ with_peaks as (
         ) as peak_logins_7d,
         max(core_actions_7d) over (
             partition by account_id order by activity_date rows between unbounded preceding and current row
-        ) as peak_core_actions_7d
+        ) as peak_core_actions_7d,
+        max(active_date) over (
+            partition by account_id order by activity_date rows between unbounded preceding and current row
+        ) as last_active_date
 
     from windows
 
@@ -114,12 +197,20 @@ select
     {{ greatest_ignoring_nulls('built.last_login_date', 'with_peaks.last_login_date') }} as last_login_date,
     {{ greatest_ignoring_nulls('built.peak_logins_7d', 'with_peaks.peak_logins_7d') }} as peak_logins_7d,
     {{ greatest_ignoring_nulls('built.peak_core_actions_7d', 'with_peaks.peak_core_actions_7d') }}
-        as peak_core_actions_7d
+        as peak_core_actions_7d,
+    {%- for total, _ in running_totals %}
+    coalesce(built.{{ total }}, 0) + with_peaks.{{ total }} as {{ total }},
+    {%- endfor %}
+    {{ greatest_ignoring_nulls('built.last_active_date', 'with_peaks.last_active_date') }} as last_active_date
     {%- else -%}
     with_peaks.account_start_date,
     with_peaks.last_login_date,
     with_peaks.peak_logins_7d,
-    with_peaks.peak_core_actions_7d
+    with_peaks.peak_core_actions_7d,
+    {%- for total, _ in running_totals %}
+    with_peaks.{{ total }},
+    {%- endfor %}
+    with_peaks.last_active_date
     {%- endif %}
 
 from with_peaks

@@ -15,6 +15,8 @@
 -#}
 {#- One event count per role of the `event_roles` var: (role, column) pairs, in the var's order. -#}
 {%- set roles = event_role_columns() -%}
+{#- One event count per name of the event-name vocabulary (int_event_name_vocabulary), by rank. -#}
+{%- set vocabulary_columns = vocabulary_columns() -%}
 
 {%- set longest_window_days = 30 -%}
 {%- if is_incremental() -%}
@@ -35,9 +37,14 @@ accounts as (
 
 events as (
 
-    select * from {{ ref('stg_product__events') }}
+    select
+        events.*,
+        vocabulary.vocabulary_rank
+    from {{ ref('stg_product__events') }} as events
+    left join {{ ref('int_event_name_vocabulary') }} as vocabulary
+        on events.event_name = vocabulary.event_name
     {% if is_incremental() -%}
-        where occurred_at >= cast({{ rebuild_from }} as {{ dbt.type_timestamp() }})
+        where events.occurred_at >= cast({{ rebuild_from }} as {{ dbt.type_timestamp() }})
     {%- endif %}
 
 ),
@@ -76,6 +83,10 @@ event_days as (
         {%- for role, column in roles %}
         cast(sum({{ is_event_role(role) }}) as {{ dbt.type_bigint() }}) as {{ column }},
         {%- endfor %}
+        {%- for rank, column in vocabulary_columns %}
+        cast(sum(case when vocabulary_rank = {{ rank }} then 1 else 0 end) as {{ dbt.type_bigint() }}) as {{ column }},
+        {%- endfor %}
+        cast(sum({{ is_qualifying_event() }}) as {{ dbt.type_bigint() }}) as qualifying_events,
         count(*) as events
     from events
     group by account_id, {{ to_date('occurred_at') }}
@@ -239,6 +250,10 @@ joined as (
         account_days.account_id,
         account_days.activity_date,
         coalesce(event_days.events, 0) as events,
+        coalesce(event_days.qualifying_events, 0) as qualifying_events,
+        {%- for rank, column in vocabulary_columns %}
+        coalesce(event_days.{{ column }}, 0) as {{ column }},
+        {%- endfor %}
         {%- for role, column in roles %}
         coalesce(event_days.{{ column }}, 0) as {{ column }},
         {%- endfor %}
@@ -269,6 +284,10 @@ dense_days as (
         account_id,
         activity_date,
         events,
+        qualifying_events,
+        {%- for rank, column in vocabulary_columns %}
+        {{ column }},
+        {%- endfor %}
         {%- for role, column in roles %}
         {{ column }},
         {%- endfor %}

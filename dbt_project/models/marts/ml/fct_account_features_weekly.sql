@@ -28,6 +28,12 @@ activity as (
 
 ),
 
+spend as (
+
+    select * from {{ ref('int_account_spend_snapshots') }}
+
+),
+
 trends as (
 
     select * from {{ ref('int_account_activity_trends') }}
@@ -93,6 +99,13 @@ joined as (
         activity.active_users_prior_30d,
         activity.feature_breadth_30d,
         activity.last_login_date,
+        activity.last_active_date,
+        activity.active_days_90d,
+        activity.max_active_gap_days_90d,
+        -- running totals a year earlier (none before the account's start: 0)
+        activity.active_days_total - coalesce(year_before.active_days_total, 0) as active_days_365d,
+        activity.active_gap_days_total - coalesce(year_before.active_gap_days_total, 0) as active_gap_days_365d,
+        activity.active_gaps_total - coalesce(year_before.active_gaps_total, 0) as active_gaps_365d,
         activity.peak_logins_7d,
         activity.peak_core_actions_7d,
         trends.logins_slope_12w,
@@ -113,6 +126,10 @@ joined as (
         billing.invoices_open,
         billing.invoices_past_due,
         billing.amount_past_due_usd,
+        spend.amount_paid_90d_usd,
+        spend.amount_paid_365d_usd,
+        spend.invoices_paid_365d,
+        spend.days_since_last_invoice,
         support.tickets_30d,
         support.tickets_90d,
         support.high_priority_tickets_90d,
@@ -136,6 +153,12 @@ joined as (
     left join activity
         on grid.account_id = activity.account_id
         and grid.as_of_date = activity.activity_date
+    left join activity as year_before
+        on grid.account_id = year_before.account_id
+        and year_before.activity_date = {{ add_days(-365, 'grid.as_of_date') }}
+    left join spend
+        on grid.account_id = spend.account_id
+        and grid.as_of_date = spend.as_of_date
     left join trends
         on grid.account_id = trends.account_id
         and grid.as_of_date = trends.as_of_date
@@ -179,6 +202,14 @@ select
         {{ dbt.datediff('coalesce(last_login_date, account_start_date, created_date)', 'as_of_date', 'day') }}
         as {{ int_type }}
     ) as days_since_last_login,
+    cast(
+        {{ dbt.datediff('coalesce(last_active_date, account_start_date, created_date)', 'as_of_date', 'day') }}
+        as {{ int_type }}
+    ) as days_since_last_activity,
+    cast(coalesce(active_days_90d, 0) as {{ int_type }}) as active_days_90d,
+    cast(coalesce(active_days_365d, 0) as {{ int_type }}) as active_days_365d,
+    cast({{ safe_divide('active_gap_days_365d', 'active_gaps_365d') }} as {{ dbl_type }}) as mean_active_gap_days_365d,
+    cast(max_active_gap_days_90d as {{ int_type }}) as max_active_gap_days_90d,
     cast(coalesce(errors_30d, 0) as {{ int_type }}) as errors_30d,
     cast({{ safe_divide('errors_30d', 'events_30d') }} as {{ dbl_type }}) as error_rate_30d,
 
@@ -208,6 +239,12 @@ select
     cast(core_actions_slope_12w as {{ dbl_type }}) as core_actions_slope_12w,
     cast({{ safe_divide('logins_7d', 'peak_logins_7d') }} as {{ dbl_type }}) as logins_share_of_peak,
     cast({{ safe_divide('core_actions_7d', 'peak_core_actions_7d') }} as {{ dbl_type }}) as core_actions_share_of_peak,
+    cast(
+        {{ safe_divide(
+            dbt.datediff('coalesce(last_active_date, account_start_date, created_date)', 'as_of_date', 'day'),
+            safe_divide('active_gap_days_365d', 'active_gaps_365d'))
+        }} as {{ dbl_type }}
+    ) as days_since_last_activity_vs_mean_gap,
 
     -- billing
     cast(subscription_status as {{ str_type }}) as subscription_status,
@@ -228,6 +265,10 @@ select
     cast(invoices_open as {{ int_type }}) as invoices_open,
     cast(invoices_past_due as {{ int_type }}) as invoices_past_due,
     cast(amount_past_due_usd as {{ dbl_type }}) as amount_past_due_usd,
+    cast(amount_paid_90d_usd as {{ dbl_type }}) as amount_paid_90d_usd,
+    cast(amount_paid_365d_usd as {{ dbl_type }}) as amount_paid_365d_usd,
+    cast(invoices_paid_365d as {{ int_type }}) as invoices_paid_365d,
+    cast(days_since_last_invoice as {{ int_type }}) as days_since_last_invoice,
 
     -- support
     cast(tickets_30d as {{ int_type }}) as tickets_30d,

@@ -5,12 +5,16 @@
     on). Column names follow the default 90-day horizon.
 
     churned_within_90d: the account churns (int_account_churn_dates) inside the window.
+        Under the dormancy definition: no qualifying activity at all inside the window, i.e.
+        the account lapses inside it (a whole horizon without qualifying activity) and is
+        not active again before the window ends.
     expanded_within_90d: not churned, and at the window end the recognized MRR is at least
         (1 + expansion_min_mrr_growth) x the MRR at as_of_date (which must be > 0), or the
         seats grew. NULL as well when the account has no subscription state at either end.
 -#}
 {%- set horizon = var('churn_horizon_days') | int -%}
 {%- set min_growth = var('expansion_min_mrr_growth') | float -%}
+{%- set is_dormancy = var('churn_definition') == 'dormancy' -%}
 
 with
 
@@ -33,7 +37,8 @@ churns as (
 
     select
         account_id,
-        churn_date
+        churn_date,
+        reactivated_date
     from {{ ref('int_account_churn_dates') }}
 
 ),
@@ -72,7 +77,11 @@ windows as (
         {{ add_days(horizon, 'grid.as_of_date') }} as label_window_end_date,
         {{ add_days(horizon, 'grid.as_of_date') }} > observation_period.observation_end_date as is_censored,
         next_churns.churn_date,
-        coalesce(next_churns.churn_date <= {{ add_days(horizon, 'grid.as_of_date') }}, false) as churns_in_window,
+        coalesce(next_churns.churn_date <= {{ add_days(horizon, 'grid.as_of_date') }}, false)
+        {%- if is_dormancy %}
+            -- dormant for the whole window: lapsed inside it and not back before it ends
+            and coalesce(churns.reactivated_date > {{ add_days(horizon, 'grid.as_of_date') }}, true)
+        {%- endif %} as churns_in_window,
         start_state.mrr_usd as start_mrr_usd,
         start_state.seats as start_seats,
         end_state.mrr_usd as end_mrr_usd,
@@ -82,6 +91,11 @@ windows as (
     left join next_churns
         on grid.account_id = next_churns.account_id
         and grid.as_of_date = next_churns.as_of_date
+    {%- if is_dormancy %}
+    left join churns
+        on next_churns.account_id = churns.account_id
+        and next_churns.churn_date = churns.churn_date
+    {%- endif %}
     left join mrr_daily as start_state
         on grid.account_id = start_state.account_id
         and grid.as_of_date = start_state.date_day
