@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.isotonic import IsotonicRegression
 
 from dagster_project.ml.bgnbd import check_customers, p_no_transaction
 from dagster_project.ml.bgnbd import fit as fit_bgnbd
@@ -220,6 +221,9 @@ class BGNBDBaseline:
     horizon_days: int
     frequency_includes_first: bool = False
     recency_is_days_since_last: bool = False
+    # T is capped here when the frequency counts a window (e.g. active days in the last 365 days):
+    # the window's start then plays the first transaction's part.
+    age_cap_days: float | None = None
     name: str = "bg_nbd"
 
     def _columns(self) -> list[str]:
@@ -231,8 +235,11 @@ class BGNBDBaseline:
         frequency, recency, age = (
             pd.to_numeric(df[c], errors="coerce").to_numpy(dtype="float64") for c in self._columns()
         )
+        if self.age_cap_days is not None:
+            age = np.minimum(age, self.age_cap_days)
         x = frequency - 1 if self.frequency_includes_first else frequency
-        t_x = age - recency if self.recency_is_days_since_last else recency
+        # An activity dated before the account's creation would put t_x below 0: it counts from T's start.
+        t_x = np.clip(age - recency, 0, age) if self.recency_is_days_since_last else recency
         has = ~(np.isnan(x) | np.isnan(t_x) | np.isnan(age))
         if self.frequency_includes_first:
             has &= frequency != 0
@@ -254,9 +261,18 @@ class BGNBDBaseline:
         has, x, t_x, age = self._history(train)
         newest = train.assign(_row=np.arange(len(train)))[has].sort_values("as_of_date").groupby("account_id").tail(1)
         rows = newest["_row"].to_numpy()
-        params = fit_bgnbd(x[rows], t_x[rows], age[rows])
         no_history_rate = float(y[~has].mean()) if (~has).any() else float(y.mean())
         horizon = self.horizon_days
+        try:
+            params = fit_bgnbd(x[rows], t_x[rows], age[rows])
+        except ValueError as error:  # e.g. no account has a repeat transaction yet
+            rate = float(y.mean())
+
+            def constant(df: pd.DataFrame) -> np.ndarray:
+                return np.full(len(df), rate, dtype="float64")
+
+            constant.params = {"not_fitted": str(error), "training_rate": rate}  # type: ignore[attr-defined]
+            return constant
 
         def score(df: pd.DataFrame) -> np.ndarray:
             known, xs, ts, ages = self._history(df)
@@ -266,3 +282,61 @@ class BGNBDBaseline:
 
         score.params = {**params.as_dict(), "accounts_fitted": len(rows), "no_history_rate": no_history_rate}  # type: ignore[attr-defined]
         return score
+
+
+@dataclass(frozen=True)
+class RecencyBaseline:
+    """Recency alone: the longer since the last qualifying activity, the likelier the account churns.
+
+    Scored with the training period's churn rate as a non-decreasing (isotonic) function of the
+    days since the last activity, so its ranking is recency's and its probabilities are fair.
+    """
+
+    column: str = "days_since_last_activity"
+    name: str = "recency"
+
+    def fit(self, train: pd.DataFrame, label: str, validation: pd.DataFrame | None = None) -> Scorer:
+        y = _labels(train, label)
+        require_columns(train, [self.column])
+        days = pd.to_numeric(train[self.column], errors="coerce").to_numpy(dtype="float64")
+        known = ~np.isnan(days)
+        fallback = float(y.mean())
+        curve = IsotonicRegression(increasing=True, out_of_bounds="clip", y_min=0.0, y_max=1.0)
+        if known.sum() >= 2:
+            curve.fit(days[known], y[known])
+
+        def score(df: pd.DataFrame) -> np.ndarray:
+            values = pd.to_numeric(df[self.column], errors="coerce").to_numpy(dtype="float64")
+            out = np.full(len(df), fallback, dtype="float64")
+            seen = ~np.isnan(values)
+            if known.sum() >= 2 and seen.any():
+                out[seen] = curve.predict(values[seen])
+            return out
+
+        return score
+
+
+# The snapshot columns the purchase-history baselines read (dbt: fct_account_features_weekly).
+RECENCY_COLUMN = "days_since_last_activity"
+FREQUENCY_COLUMN = "active_days_365d"
+AGE_COLUMN = "tenure_days"
+FREQUENCY_WINDOW_DAYS = 365
+
+
+def purchase_baselines(features: Sequence[str], horizon_days: int) -> list[RecencyBaseline | BGNBDBaseline]:
+    """Recency and BG/NBD, the baselines of the activity and dormancy definitions (when the snapshot
+    has their columns): the textbook answers to "no qualifying activity in the next h days"."""
+    if not {RECENCY_COLUMN, FREQUENCY_COLUMN, AGE_COLUMN} <= set(features):
+        return []
+    return [
+        RecencyBaseline(RECENCY_COLUMN),
+        BGNBDBaseline(
+            frequency_column=FREQUENCY_COLUMN,
+            recency_column=RECENCY_COLUMN,
+            age_column=AGE_COLUMN,
+            horizon_days=horizon_days,
+            frequency_includes_first=True,
+            recency_is_days_since_last=True,
+            age_cap_days=FREQUENCY_WINDOW_DAYS,
+        ),
+    ]

@@ -36,6 +36,7 @@ from dagster_project.ml.backtest import (
     BacktestSpec,
     walk_forward_backtest,
 )
+from dagster_project.ml.baselines import default_baselines, purchase_baselines
 from dagster_project.ml.dataset import NothingToLearn, labelled_rows
 from dagster_project.ml.split import DEFAULT_SPLIT, SplitSpec
 from dagster_project.ml.train import (
@@ -75,6 +76,8 @@ class Recipe:
     split: SplitSpec = DEFAULT_SPLIT
     n_origins: int = DEFAULT_BACKTEST.n_origins
     candidates: tuple[str, ...] = CANDIDATE_KINDS
+    # Also backtest recency and BG/NBD (activity and dormancy definitions: "no activity ahead").
+    with_purchase_baselines: bool = False
 
     @property
     def backtest_spec(self) -> BacktestSpec:
@@ -169,6 +172,10 @@ class Recipe:
             self.backtest_spec,
             training=self.training,
             candidates=self.candidates,
+            baselines=[
+                *default_baselines(features),
+                *(purchase_baselines(features, self.horizon_days) if self.with_purchase_baselines else []),
+            ],
             feature_families={f: families[f] for f in features},
             oracle_column=oracle_column,
         )

@@ -11,7 +11,12 @@ from dagster_project.ml.snapshots import CHURN_LABEL
 
 def churn_recipe() -> Recipe:
     """The production recipe of the churn model (train.DEFAULT_PARAMS unless overridden here)."""
-    return Recipe(label=CHURN_LABEL, horizon_days=get_settings().churn_horizon_days)
+    settings = get_settings()
+    return Recipe(
+        label=CHURN_LABEL,
+        horizon_days=settings.churn_horizon_days,
+        with_purchase_baselines=settings.churn_definition in ("activity", "dormancy"),
+    )
 
 
 @dg.asset(

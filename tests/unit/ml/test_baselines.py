@@ -10,8 +10,10 @@ from dagster_project.ml.baselines import (
     HistoricalRate,
     LoginDropRule,
     LogisticBaseline,
+    RecencyBaseline,
     default_baselines,
     login_drop_flag,
+    purchase_baselines,
 )
 from dagster_project.ml.evaluate import binary_metrics
 from dagster_project.ml.linear import DEFAULT_C
@@ -119,3 +121,23 @@ def test_logistic_baseline_refuses_censored_or_single_class_training_rows():
 def test_default_baselines_are_the_three_spec_baselines():
     names = [b.name for b in default_baselines(["usage"])]
     assert names == ["historical_churn_rate", "logins_dropped_20pct", "logistic_regression"]
+
+
+def test_recency_ranks_by_days_since_the_last_activity():
+    rng = np.random.default_rng(4)
+    days = rng.exponential(20, 3000)
+    y = rng.binomial(1, 1 / (1 + np.exp(3 - days / 15)))
+    train = pd.DataFrame({"days_since_last_activity": days, LABEL: y})
+    test = train.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    test.loc[:9, "days_since_last_activity"] = np.nan  # never active: the training rate
+    scores = RecencyBaseline().fit(train, LABEL)(test)
+    assert (np.diff(scores[10:][np.argsort(test["days_since_last_activity"].to_numpy()[10:])]) >= 0).all()
+    assert np.allclose(scores[:10], train[LABEL].mean())
+    assert binary_metrics(test[LABEL][10:], scores[10:])["auc"] > 0.75
+
+
+def test_purchase_baselines_need_their_columns():
+    assert purchase_baselines(["logins_30d"], 90) == []
+    specs = purchase_baselines(["days_since_last_activity", "active_days_365d", "tenure_days", "plan"], 90)
+    assert [s.name for s in specs] == ["recency", "bg_nbd"]
+    assert specs[1].age_cap_days == 365 and specs[1].horizon_days == 90
