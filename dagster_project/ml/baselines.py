@@ -238,8 +238,15 @@ class BGNBDBaseline:
         if self.age_cap_days is not None:
             age = np.minimum(age, self.age_cap_days)
         x = frequency - 1 if self.frequency_includes_first else frequency
-        # An activity dated before the account's creation would put t_x below 0: it counts from T's start.
-        t_x = np.clip(age - recency, 0, age) if self.recency_is_days_since_last else recency
+        if self.recency_is_days_since_last:
+            # An activity dated before the account's creation would put t_x below 0: it counts from T's start.
+            t_x = np.clip(age - recency, 0, age)
+            # A single transaction is the first one: t_x = 0, and T runs from it.
+            single = x == 0
+            t_x = np.where(single, 0.0, t_x)
+            age = np.where(single, np.minimum(recency, age), age)
+        else:
+            t_x = recency
         has = ~(np.isnan(x) | np.isnan(t_x) | np.isnan(age))
         if self.frequency_includes_first:
             has &= frequency != 0

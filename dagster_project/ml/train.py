@@ -236,6 +236,12 @@ class TrainedModel:
         return self.metadata.get("kind", "lightgbm")
 
     @property
+    def last_fitted_as_of_date(self) -> pd.Timestamp:
+        """The newest as_of_date whose rows the model learned from (calibration included)."""
+        windows = self.metadata["windows"]
+        return pd.Timestamp(windows.get("calibration", windows["train"])["last_as_of_date"])
+
+    @property
     def feature_importance(self) -> dict[str, float]:
         """Feature -> importance (gain for LightGBM, mean absolute log-odds contribution otherwise)."""
         return dict(self.metadata.get("feature_importance") or self.metadata["feature_importance_gain"])

@@ -53,8 +53,7 @@ def mart_account_health_history(context: dg.AssetExecutionContext) -> dg.Materia
     scored = scored.rename(columns={"health_band": "score_band"})
     scored["arr_usd"] = rows["arr_usd"].to_numpy()
     scored["days_to_renewal"] = rows["days_to_renewal"].to_numpy()
-    training_end = pd.Timestamp(model.metadata["windows"]["calibration"]["last_as_of_date"])
-    scored["in_training_window"] = scored["as_of_date"] <= training_end
+    scored["in_training_window"] = scored["as_of_date"] <= model.last_fitted_as_of_date
     scored["is_backfilled"] = scored["as_of_date"] != current_date
     scored["scored_at"] = clock.now()
 

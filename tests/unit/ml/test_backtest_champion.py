@@ -133,6 +133,8 @@ def test_too_short_for_a_backtest_promotes_only_a_first_provisional_model(tmp_pa
     assert first.backtest is None and first.promoted
     assert first.model_kind == PROVISIONAL and first.challenger.kind == "logistic"
     assert first.challenger.metadata["model_kind"] == PROVISIONAL and first.weeks_short > 0
+    labelled = young.loc[young[LABEL].notna(), "as_of_date"]
+    assert first.challenger.last_fitted_as_of_date == labelled.max()
     assert f"No backtest: 13 labelled weekly as_of_dates, {first.weeks_short} short" in first.reason
     older = young.assign(as_of_date=young["as_of_date"] + pd.Timedelta(days=7))  # a week later
     second = retrain(_recipe(), older, list(FAMILIES), FAMILIES, tmp_path)

@@ -141,3 +141,21 @@ def test_purchase_baselines_need_their_columns():
     specs = purchase_baselines(["days_since_last_activity", "active_days_365d", "tenure_days", "plan"], 90)
     assert [s.name for s in specs] == ["recency", "bg_nbd"]
     assert specs[1].age_cap_days == 365 and specs[1].horizon_days == 90
+
+
+def test_bg_nbd_on_a_window_of_active_days_reads_a_single_day_as_the_first():
+    spec = purchase_baselines(["days_since_last_activity", "active_days_365d", "tenure_days"], 90)[1]
+    rows = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "c", "d"],
+            "as_of_date": pd.to_datetime(["2026-01-04"] * 4),
+            "active_days_365d": [1, 5, 0, 40],
+            "days_since_last_activity": [200, 3, 400, 1],
+            "tenure_days": [800, 900, 800, 90],
+        }
+    )
+    has, x, t_x, age = spec._history(rows)
+    assert has.tolist() == [True, True, False, True]
+    np.testing.assert_allclose(x[has], [0, 4, 39])
+    np.testing.assert_allclose(t_x[has], [0, 362, 89])
+    np.testing.assert_allclose(age[has], [200, 365, 90])
