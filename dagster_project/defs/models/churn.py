@@ -15,9 +15,10 @@ def churn_recipe() -> Recipe:
 
 
 @dg.asset(
+    key=["models", "churn_model"],
     group_name="models",
     deps=[dg.AssetKey(["marts", "ml_account_snapshots"]), dg.AssetKey([SIM_SCHEMA, "ground_truth_account_weeks"])],
-    kinds={"lightgbm"},
+    kinds={"lightgbm", "python"},
     description="LightGBM churn model (isotonic calibration on a later period) retrained on the newest labels. "
     "Its recipe is backtested walk-forward against the baselines (and the oracle on simulated data); the "
     "challenger replaces the champion only if its backtest is not worse. Results in marts.mart_model_performance.",

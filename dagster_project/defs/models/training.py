@@ -10,12 +10,35 @@ import pandas as pd
 from dagster_project.core import clock
 from dagster_project.core.settings import get_settings
 from dagster_project.core.warehouse import connect
+from dagster_project.defs.metadata import rounded
 from dagster_project.defs.transform.project import dbt_project
 from dagster_project.health import model_report, schemas
 from dagster_project.ml import plots
 from dagster_project.ml.backtest import MODEL_NAME, ORACLE_NAME
 from dagster_project.ml.recipe import Recipe, retrain
 from dagster_project.ml.snapshots import ORACLE_COLUMN, attach_oracle, read_snapshots
+
+# The plots pool every fold's out-of-fold predictions; the backtest table and the *_auc entries
+# are means of the per-fold values. Both are right, and they differ: the plots say which they show.
+PLOT_NOTES = {
+    "roc": "\n\nLegend AUCs: all folds' out-of-fold predictions pooled into one curve. The `backtest` table "
+    "and `backtest_auc` are the mean of the per-fold AUCs, so the two can differ (a baseline that ranks "
+    "folds differently from rows shows it most).",
+    "reliability": "\n\nAll folds' out-of-fold predictions pooled.",
+    "lift": "\n\nAll folds' out-of-fold predictions pooled.",
+}
+
+
+def targets_metadata(targets: pd.DataFrame) -> dict:
+    """The SPEC targets as a table (one row per target, so none is cut off) and the unmet ones named."""
+    unmet = targets.loc[targets["met"] == "NO", "target"].tolist()
+    return {
+        "targets": dg.MetadataValue.table(
+            records=[dg.TableRecord({k: str(v) for k, v in row.items()}) for row in targets.to_dict("records")],
+            schema=dg.TableSchema(columns=[dg.TableColumn(c, "string") for c in targets.columns]),
+        ),
+        "targets_unmet": ", ".join(unmet) if unmet else "none",
+    }
 
 
 def write_performance(rows: pd.DataFrame) -> None:
@@ -49,10 +72,10 @@ def retrain_asset_result(context: dg.AssetExecutionContext, recipe: Recipe, mode
         "champion_version": outcome.challenger.version if outcome.promoted else outcome.champion_version,
         "decision": outcome.reason,
         "artifact": dg.MetadataValue.path(str(outcome.path)),
-        "holdout_auc": float(holdout["auc"]),
-        "holdout_pr_auc": float(holdout["pr_auc"]),
-        "holdout_brier": float(holdout["brier"]),
-        "holdout_ece": float(holdout["ece"]),
+        "holdout_auc": rounded(holdout["auc"]),
+        "holdout_pr_auc": rounded(holdout["pr_auc"]),
+        "holdout_brier": rounded(holdout["brier"]),
+        "holdout_ece": rounded(holdout["ece"]),
         "n_features": len(outcome.challenger.features),
         "windows": dg.MetadataValue.json(outcome.challenger.metadata["windows"]),
     }
@@ -67,24 +90,26 @@ def retrain_asset_result(context: dg.AssetExecutionContext, recipe: Recipe, mode
     metadata.update(
         {
             "backtest_folds": len(result.folds),
-            "backtest_auc": float(row["auc"]),
-            "backtest_pr_auc": float(row["pr_auc"]),
-            "backtest_brier": float(row["brier"]),
-            "backtest_ece": float(row["ece"]),
-            "backtest_lift_top_decile": float(row["lift_top_decile"]),
+            "backtest_auc": rounded(row["auc"]),
+            "backtest_pr_auc": rounded(row["pr_auc"]),
+            "backtest_brier": rounded(row["brier"]),
+            "backtest_ece": rounded(row["ece"]),
+            "backtest_lift_top_decile": rounded(row["lift_top_decile"]),
             "backtest": dg.MetadataValue.md(model_report.summary_table(result).to_markdown()),
-            "targets": dg.MetadataValue.md(model_report.targets_table(checks).to_markdown(index=False)),
+            **targets_metadata(model_report.targets_table(checks)),
             **{
-                f"plot_{name}": dg.MetadataValue.md(plots.markdown_image(png, name.replace("_", " ")))
+                f"plot_{name}": dg.MetadataValue.md(
+                    plots.markdown_image(png, name.replace("_", " ")) + PLOT_NOTES.get(name, "")
+                )
                 for name, png in model_report.backtest_plots(result).items()
             },
         }
     )
     if ORACLE_NAME in summary.index:
-        metadata["oracle_auc"] = float(summary.loc[ORACLE_NAME, "auc"])
-        metadata["auc_share_of_oracle"] = float(row["auc_share_of_oracle"])
+        metadata["oracle_auc"] = rounded(summary.loc[ORACLE_NAME, "auc"])
+        metadata["auc_share_of_oracle"] = rounded(row["auc_share_of_oracle"])
     for baseline in result.baseline_names:
-        metadata[f"{baseline}_auc"] = float(summary.loc[baseline, "auc"])
+        metadata[f"{baseline}_auc"] = rounded(summary.loc[baseline, "auc"])
     if lead_time is not None:
         metadata["median_lead_time_days"] = lead_time
     return dg.MaterializeResult(metadata=metadata)
