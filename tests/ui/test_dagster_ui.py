@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from dagster_project.core.settings import REPO_ROOT
-from tests.e2e.finished_run import DAGSTER_YAML, Company, company_copy, finished_run
+from tests.e2e.finished_run import DAGSTER_YAML, RUN_AT, Company, company_copy, finished_run
 
 LOCATION = "dagster_project.definitions"
 REPOSITORY = "__repository__"
@@ -170,6 +170,15 @@ query Locations {
 """
 
 
+def newest_day() -> str:
+    """The newest daily partition at the shared run's pinned time (its AHW_NOW), never the machine's day."""
+    from dagster_project.defs.partitions import newest_partition_key
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AHW_NOW", RUN_AT)
+        return newest_partition_key()
+
+
 class DagsterUI:
     """A GraphQL client for the webserver, plus the processes behind it and their logs."""
 
@@ -199,14 +208,12 @@ class DagsterUI:
         """Launch a job through GraphQL `launchRun` for the newest day of the project's clock, as the
         launchpad does (only the partition tag; a job's own tags are added by Dagster); return its run id.
         With `asset_keys`, only those assets (and none of the checks)."""
-        from dagster_project.defs.partitions import newest_partition_key
-
         selector = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": job_name}
         if asset_keys is not None:
             selector |= {"assetSelection": [{"path": k} for k in asset_keys], "assetCheckSelection": []}
         params = {
             "selector": selector,
-            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": newest_partition_key()}]},
+            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": newest_day()}]},
         }
         result = self.query(LAUNCH_RUN, {"params": params})["launchRun"]
         assert result["__typename"] == "LaunchRunSuccess", f"launching {job_name}: {result}"
@@ -512,10 +519,10 @@ def test_marts_show_freshness(dagster_ui, assets):
 
 
 def test_a_full_refresh_covers_every_partition_of_the_projects_clock(assets):
-    from dagster_project.defs.partitions import daily_partitions, newest_partition_key
+    from dagster_project.defs.partitions import daily_partitions
 
     first = dt.date.fromisoformat(daily_partitions.get_first_partition_key())
-    expected = (dt.date.fromisoformat(newest_partition_key()) - first).days + 1
+    expected = (dt.date.fromisoformat(newest_day()) - first).days + 1
     partitioned = {key: node["partitionStats"] for key, node in assets.items() if node["isPartitioned"]}
     # only raw/events lands day by day; the shared full_refresh run recorded every day up to AHW_NOW
     assert set(partitioned) == {"raw/events"}
