@@ -17,11 +17,13 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	touch $@
 
 ## Simulate a company (if the landing folder is empty), run the whole pipeline, print the riskiest accounts.
+## The run is launched through workspace.yaml, so the UI lists it under its job (deploy/launch.py).
 run: install
 	mkdir -p $(DAGSTER_HOME)
+	test -f $(DAGSTER_HOME)/dagster.yaml || cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/ahw prepare
-	# a full reload and rebuild, recorded on the newest daily partition
-	$(BIN)/dagster job execute -m dagster_project.definitions -j full_refresh --tags "$$($(BIN)/ahw full-refresh-tags)"
+	# a full reload and rebuild: one run over every daily partition, first to newest
+	$(BIN)/python deploy/launch.py full_refresh --tags "$$($(BIN)/ahw full-refresh-tags)"
 	$(BIN)/ahw report
 
 ## Unit, dbt and end-to-end tests.
@@ -40,7 +42,8 @@ test-slow: install
 	$(BIN)/ahw prepare --manifest-only
 	AHW_SLOW_TESTS=1 $(BIN)/pytest
 
-## The Dagster UI on http://127.0.0.1:3000 (webserver and daemon).
+## The Dagster UI on http://127.0.0.1:3000 (webserver and daemon). `dagster dev` rather than `dg dev`:
+## the `dg` CLI is a separate package (dagster-dg-cli) this project does not install.
 dev: install
 	mkdir -p $(DAGSTER_HOME)
 	test -f $(DAGSTER_HOME)/dagster.yaml || cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml

@@ -1,16 +1,18 @@
 """Jobs, schedules and the landing sensor.
 
 - `full_refresh`: every asset, training included. The first run on a new warehouse, and `make run`.
-  Run with the tag `ahw/full_refresh=true` (`partitions.full_refresh_tags()`, on the newest partition)
-  or over every partition, it reloads and rebuilds everything.
+  The job carries the tag `ahw/full_refresh=true`, so every launch reloads and rebuilds everything;
+  launched over every partition (`partitions.full_refresh_tags()`: first to newest, one run, as
+  `make run` does), it also records every day of `raw/events`, so the UI shows them all filled.
 - `daily_refresh`: ingest -> checks -> dbt -> score with the champion model -> publish. No training.
   The schedule runs the newest daily partition: raw events and the incremental dbt models refresh
   only the days from that partition minus the look-back window; the other assets rebuild in full.
 - `weekly_retrain`: retrain the models (champion/challenger) and rescore everything downstream.
 
 Backfill a date range as one run from the UI (Materialize, pick the range) or the CLI:
-`dagster job execute -m dagster_project.definitions -j daily_refresh --tags
-'{"dagster/asset_partition_range_start": "2026-11-01", "dagster/asset_partition_range_end": "2026-11-05"}'`.
+`dagster job launch -w workspace.yaml -j daily_refresh --tags
+'{"dagster/asset_partition_range_start": "2026-11-01", "dagster/asset_partition_range_end": "2026-11-05"}'`
+(with the daemon running: `make dev`).
 """
 
 import hashlib
@@ -18,7 +20,7 @@ import hashlib
 import dagster as dg
 
 from dagster_project.core.settings import get_settings
-from dagster_project.defs.partitions import daily_partitions, newest_partition_key
+from dagster_project.defs.partitions import FULL_REFRESH_TAG, daily_partitions, newest_partition_key
 from dagster_project.ingest.landing import FILE_PATTERNS
 
 MODELS = dg.AssetSelection.groups("models")
@@ -27,9 +29,10 @@ full_refresh_job = dg.define_asset_job(
     name="full_refresh",
     selection=dg.AssetSelection.all(),
     partitions_def=daily_partitions,
+    tags={FULL_REFRESH_TAG: "true"},
     description="Everything, training included: ingest, checks, dbt, train and promote models, score, publish. "
-    "Run it once on a new warehouse (make run does), tagged ahw/full_refresh=true: it reloads and rebuilds "
-    "everything.",
+    "Every launch reloads and rebuilds everything (the job's tag ahw/full_refresh=true). Launch it over every "
+    "partition (first to last, one run; make run does) so the UI records every day of raw/events as filled.",
 )
 
 daily_refresh_job = dg.define_asset_job(

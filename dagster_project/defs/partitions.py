@@ -1,11 +1,14 @@
-"""Daily partitions of the append-only data (events and the incremental dbt models).
+"""Daily partitions of the append-only data: `raw/events`, the one table that lands day by day.
 
-A run with a partition key (or a range, as one run) refreshes the days from the first day of the
-partition range minus the look-back window: raw events are reloaded from the landing files and the
-incremental dbt models rebuild those days. A run tagged `ahw/full_refresh` (or a range that starts
-on the first partition) is a full refresh: everything reloaded and rebuilt, whatever the partition.
-`make run` and the tests run `full_refresh` that way, on the newest partition (`full_refresh_tags`):
-one partition per asset to record, not one per day of history.
+Only `raw/events` is partitioned. A run's partition (or range, as one run) says from which day the
+refresh starts: raw events are reloaded from its first day minus the look-back window, and the
+incremental dbt models (unpartitioned assets that read the run's range from its tags) rebuild
+those days; every other asset rebuilds in full.
+
+A full refresh reloads and rebuilds everything. It is one run over every partition, first to last
+(`full_refresh_tags`), so the UI shows every day filled and never invites a backfill. The
+`full_refresh` job carries the `ahw/full_refresh` tag itself, so a launch from the UI over fewer
+days still rebuilds everything (and says that only those days are recorded).
 
 "Newest" is the project's clock (`core.clock`), not Dagster's: with `AHW_NOW` pinned, the newest
 partition is the day before the pinned time, whatever day the machine thinks it is.
@@ -14,6 +17,7 @@ partition is the day before the pinned time, whatever day the machine thinks it 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import dagster as dg
 
@@ -21,6 +25,9 @@ from dagster_project.core import clock
 from dagster_project.core.settings import get_settings
 
 FULL_REFRESH_TAG = "ahw/full_refresh"
+PARTITION_TAG = "dagster/partition"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 # Partition definitions are static (Dagster compares them between code versions), so the start
 # date is read once, when the definitions load.
@@ -40,23 +47,60 @@ def newest_partition_key(at: dt.datetime | None = None) -> str | None:
 
 
 def full_refresh_tags() -> dict[str, str]:
-    """Run tags of a full refresh (make run, the tests, the benchmark): the newest partition, tagged."""
-    return {"dagster/partition": newest_partition_key(), FULL_REFRESH_TAG: "true"}
+    """Run tags of a full refresh (make run, the tests, the benchmark): every partition, first to
+    newest, as one run, tagged."""
+    newest = newest_partition_key()
+    if newest is None:
+        raise ValueError(
+            f"No complete daily partition yet: they start on {get_settings().partitions_start_date} "
+            "(AHW_PARTITIONS_START_DATE) and the project's clock (AHW_NOW) is before its end."
+        )
+    return {
+        RANGE_START_TAG: daily_partitions.get_first_partition_key(),
+        RANGE_END_TAG: newest,
+        FULL_REFRESH_TAG: "true",
+    }
 
 
-def refresh_start_date(context: dg.AssetExecutionContext) -> dt.date | None:
-    """First day of the run's partition range, or None for a full refresh (a run tagged
-    FULL_REFRESH_TAG, a range from the first partition, or a run without a partition)."""
-    if not (context.has_partition_key or context.has_partition_key_range):
+def run_partition_range(tags: Mapping[str, str]) -> tuple[str, str] | None:
+    """The (first, last) partition keys a run's tags name: a single partition or a range; None without."""
+    if tags.get(RANGE_START_TAG) and tags.get(RANGE_END_TAG):
+        return tags[RANGE_START_TAG], tags[RANGE_END_TAG]
+    if tags.get(PARTITION_TAG):
+        return tags[PARTITION_TAG], tags[PARTITION_TAG]
+    return None
+
+
+def is_full_refresh(tags: Mapping[str, str]) -> bool:
+    """A run tagged FULL_REFRESH_TAG, a range from the first partition, or a run without a partition."""
+    keys = run_partition_range(tags)
+    return tags.get(FULL_REFRESH_TAG) == "true" or keys is None or keys[0] == daily_partitions.get_first_partition_key()
+
+
+def refresh_start_date(tags: Mapping[str, str]) -> dt.date | None:
+    """First day of the run's partition range, or None for a full refresh (`is_full_refresh`)."""
+    if is_full_refresh(tags):
         return None
-    if context.run.tags.get(FULL_REFRESH_TAG) == "true":
-        return None
-    if context.partition_key_range.start == daily_partitions.get_first_partition_key():
-        return None
-    return context.partition_time_window.start.date()
+    return dt.date.fromisoformat(run_partition_range(tags)[0])
 
 
-def refresh_from_date(context: dg.AssetExecutionContext, lookback_days: int) -> dt.date | None:
+def refresh_from_date(tags: Mapping[str, str], lookback_days: int) -> dt.date | None:
     """The first day a run rebuilds: its partition range's first day minus the look-back window."""
-    start = refresh_start_date(context)
+    start = refresh_start_date(tags)
     return None if start is None else start - dt.timedelta(days=lookback_days)
+
+
+def unrecorded_partitions(tags: Mapping[str, str]) -> str | None:
+    """For a full refresh that does not cover every partition up to the newest: which days it leaves
+    unrecorded (they were rebuilt all the same) and how to launch it so they show filled; else None."""
+    if not is_full_refresh(tags):
+        return None
+    first, newest = daily_partitions.get_first_partition_key(), newest_partition_key()
+    keys = run_partition_range(tags)
+    if keys is not None and keys[0] == first and keys[1] >= (newest or keys[1]):
+        return None
+    recorded = "no partition" if keys is None else f"partitions {keys[0]} .. {keys[1]} only"
+    return (
+        f"This full refresh reloaded and rebuilt every day, but records {recorded}. Launch full_refresh over "
+        f"every partition ({first} .. {newest}, one run; `make run` does) so the UI shows every day filled."
+    )

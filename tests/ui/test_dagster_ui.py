@@ -7,11 +7,15 @@ loads `dagster_project.definitions` once, `dagster-webserver` and `dagster-daemo
 runs and ticks schedules and sensors). The test launches `daily_refresh` (which scores with the
 champion) through GraphQL `launchRun`, waits for it to succeed, and reads back what a data engineer
 sees in the UI: both runs' materializations with their metadata, asset check results, schedules,
-sensors, daemon health and the freshness policy on the marts.
+sensors, daemon health and the freshness policy on the marts. Before it, a `full_refresh` of
+`raw/events` launched as the UI's launchpad does (one day, no tag of ours) proves that every launch
+of that job is a full refresh and that the job lists its run. Dates come from the project's clock
+(`AHW_NOW`, pinned by the shared run), never from the machine's.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -26,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from dagster_project.core.settings import REPO_ROOT
-from tests.e2e.finished_run import DAGSTER_YAML, Company, company_copy, finished_run
+from tests.e2e.finished_run import DAGSTER_YAML, RUN_AT, Company, company_copy, finished_run
 
 LOCATION = "dagster_project.definitions"
 REPOSITORY = "__repository__"
@@ -71,6 +75,26 @@ query Run($runId: ID!) {
 }
 """
 
+RUN_MATERIALIZATIONS = """
+query Materializations($runId: ID!) {
+  runOrError(runId: $runId) { ... on Run { jobName tags { key value } } }
+  logsForRun(runId: $runId, limit: 5000) {
+    ... on EventConnection {
+      events {
+        __typename
+        ... on MaterializationEvent { assetKey { path } partition metadataEntries { METADATA_FIELDS } }
+      }
+    }
+  }
+}
+""".replace("METADATA_FIELDS", METADATA_FIELDS)
+
+JOB_RUNS = """
+query JobRuns($filter: RunsFilter!) {
+  runsOrError(filter: $filter) { __typename ... on Runs { results { runId jobName status } } }
+}
+"""
+
 RUN_FAILURES = """
 query Failures($runId: ID!) {
   logsForRun(runId: $runId) {
@@ -86,6 +110,12 @@ query Assets {
   assetNodes {
     assetKey { path }
     groupName
+    description
+    kinds
+    owners { __typename ... on TeamAssetOwner { team } ... on UserAssetOwner { email } }
+    metadataEntries { label __typename }
+    isPartitioned
+    partitionStats { numMaterialized numPartitions numFailed }
     isMaterializable
     assetMaterializations(limit: 1) { runId metadataEntries { METADATA_FIELDS } }
     internalFreshnessPolicy { __typename ... on TimeWindowFreshnessPolicy { failWindowSeconds } }
@@ -93,7 +123,15 @@ query Assets {
     assetChecksOrError {
       __typename
       ... on AssetChecks {
-        checks { name blocking executionForLatestMaterialization { runId status evaluation { success } } }
+        checks {
+          name
+          blocking
+          executionForLatestMaterialization {
+            runId
+            status
+            evaluation { success severity metadataEntries { METADATA_FIELDS } }
+          }
+        }
       }
     }
   }
@@ -132,6 +170,15 @@ query Locations {
 """
 
 
+def newest_day() -> str:
+    """The newest daily partition at the shared run's pinned time (its AHW_NOW), never the machine's day."""
+    from dagster_project.defs.partitions import newest_partition_key
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AHW_NOW", RUN_AT)
+        return newest_partition_key()
+
+
 class DagsterUI:
     """A GraphQL client for the webserver, plus the processes behind it and their logs."""
 
@@ -157,15 +204,16 @@ class DagsterUI:
             tails.append(f"--- {log.name} ---\n" + "\n".join(lines[-40:]))
         return "\n".join(tails)
 
-    def launch(self, job_name: str) -> str:
-        """Launch a job through GraphQL `launchRun`; return its run id."""
-        from dagster_project.defs.partitions import full_refresh_tags, newest_partition_key
-
-        # Both jobs are partitioned by day: full_refresh as a full refresh, daily_refresh for the newest day.
-        tags = full_refresh_tags() if job_name == "full_refresh" else {"dagster/partition": newest_partition_key()}
+    def launch(self, job_name: str, asset_keys: list[list[str]] | None = None) -> str:
+        """Launch a job through GraphQL `launchRun` for the newest day of the project's clock, as the
+        launchpad does (only the partition tag; a job's own tags are added by Dagster); return its run id.
+        With `asset_keys`, only those assets (and none of the checks)."""
+        selector = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": job_name}
+        if asset_keys is not None:
+            selector |= {"assetSelection": [{"path": k} for k in asset_keys], "assetCheckSelection": []}
         params = {
-            "selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": job_name},
-            "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
+            "selector": selector,
+            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": newest_day()}]},
         }
         result = self.query(LAUNCH_RUN, {"params": params})["launchRun"]
         assert result["__typename"] == "LaunchRunSuccess", f"launching {job_name}: {result}"
@@ -321,13 +369,16 @@ def dagster_ui(finished):
 
 @pytest.fixture(scope="module")
 def runs(dagster_ui, finished):
-    """Launch daily_refresh through GraphQL; return both run ids once it succeeded."""
+    """Launch full_refresh of raw/events for one day, then daily_refresh, through GraphQL; return
+    the run ids once both succeeded (the daily run rematerializes raw/events last)."""
     _, full_refresh_run_id = finished
+    ui_full_refresh = dagster_ui.launch("full_refresh", asset_keys=[["raw", "events"]])
+    dagster_ui.wait_for_run(ui_full_refresh, "full_refresh")
     started = time.monotonic()
     run_id = dagster_ui.launch("daily_refresh")
     dagster_ui.wait_for_run(run_id, "daily_refresh")
     print(f"daily_refresh: {time.monotonic() - started:.0f}s")
-    return {"full_refresh": full_refresh_run_id, "daily_refresh": run_id}
+    return {"full_refresh": full_refresh_run_id, "daily_refresh": run_id, "ui_full_refresh": ui_full_refresh}
 
 
 @pytest.fixture(scope="module")
@@ -335,6 +386,12 @@ def assets(dagster_ui, runs) -> dict[str, dict]:
     """Every asset node as the UI sees it, by user-facing key (e.g. `marts/mart_account_health`)."""
     nodes = dagster_ui.query(ASSET_NODES)["assetNodes"]
     return {"/".join(n["assetKey"]["path"]): n for n in nodes}
+
+
+def _values(entries: list[dict]) -> dict[str, object]:
+    """Metadata entries by label, each as its plain value."""
+    fields = ("intValue", "floatValue", "text", "mdStr", "path", "jsonString", "boolValue")
+    return {e["label"]: next((e[f] for f in fields if f in e), None) for e in entries}
 
 
 def _metadata(node: dict) -> dict[str, dict]:
@@ -345,7 +402,7 @@ def _metadata(node: dict) -> dict[str, dict]:
 
 def test_daily_refresh_materializes_everything_but_training(assets, runs):
     materializable = {key: node for key, node in assets.items() if node["isMaterializable"]}
-    assert "marts/mart_account_health" in materializable and "churn_model" in materializable
+    assert "marts/mart_account_health" in materializable and "models/churn_model" in materializable
     never = [key for key, node in materializable.items() if not node["assetMaterializations"]]
     assert never == []
     latest_run = {key: node["assetMaterializations"][0]["runId"] for key, node in materializable.items()}
@@ -400,7 +457,7 @@ def test_row_counts_are_visible(assets):
 
 
 def test_model_auc_is_visible(assets):
-    meta = _metadata(assets["churn_model"])
+    meta = _metadata(assets["models/churn_model"])
     assert 0.65 < meta["holdout_auc"]["floatValue"] <= 1.0
     assert 0.65 < meta["backtest_auc"]["floatValue"] <= 1.0
     assert meta["backtest"]["__typename"] == "MarkdownMetadataEntry"
@@ -410,7 +467,7 @@ def test_model_auc_is_visible(assets):
 
 
 def test_model_plots_are_visible(assets):
-    meta = _metadata(assets["churn_model"])
+    meta = _metadata(assets["models/churn_model"])
     plots = [
         label
         for label, entry in meta.items()
@@ -443,7 +500,10 @@ def test_marts_show_freshness(dagster_ui, assets):
     marts = {key: node for key, node in assets.items() if key.startswith("marts/")}
     assert "marts/mart_account_health" in marts
     windows = {key: (node["internalFreshnessPolicy"] or {}).get("failWindowSeconds") for key, node in marts.items()}
-    assert windows == {key: FRESHNESS_HOURS * 3600 for key in marts}
+    # the marts the weekly retrain writes (group models) have the models' weekly window
+    assert windows == {
+        key: 8 * 24 * 3600 if node["groupName"] == "models" else FRESHNESS_HOURS * 3600 for key, node in marts.items()
+    }
 
     # The daemon evaluates the policy: right after the daily refresh, every mart is fresh.
     def statuses() -> dict[str, str | None]:
@@ -456,3 +516,79 @@ def test_marts_show_freshness(dagster_ui, assets):
         dagster_ui,
         timeout=120,
     )
+
+
+def test_a_full_refresh_covers_every_partition_of_the_projects_clock(assets):
+    from dagster_project.defs.partitions import daily_partitions
+
+    first = dt.date.fromisoformat(daily_partitions.get_first_partition_key())
+    expected = (dt.date.fromisoformat(newest_day()) - first).days + 1
+    partitioned = {key: node["partitionStats"] for key, node in assets.items() if node["isPartitioned"]}
+    # only raw/events lands day by day; the shared full_refresh run recorded every day up to AHW_NOW
+    assert set(partitioned) == {"raw/events"}
+    stats = partitioned["raw/events"]
+    assert stats["numFailed"] == 0
+    assert stats["numMaterialized"] == expected, stats
+
+
+def test_a_full_refresh_launched_from_the_ui_is_full_and_listed_under_its_job(dagster_ui, runs):
+    answer = dagster_ui.query(RUN_MATERIALIZATIONS, {"runId": runs["ui_full_refresh"]})
+    tags = {t["key"]: t["value"] for t in answer["runOrError"]["tags"]}
+    assert answer["runOrError"]["jobName"] == "full_refresh"
+    assert tags.get("ahw/full_refresh") == "true", "the job's own tag makes every launch a full refresh"
+    events = [
+        e
+        for e in answer["logsForRun"]["events"]
+        if e["__typename"] == "MaterializationEvent" and e["assetKey"]["path"] == ["raw", "events"]
+    ]
+    assert len(events) == 1
+    meta = _values(events[0]["metadataEntries"])
+    assert meta["reloaded_from"] == "everything"
+    assert "only" in meta["partitions_not_recorded"], "a full refresh over one day says what it leaves unrecorded"
+    # the job's Runs tab: the runs of this job in this code location
+    listed = dagster_ui.query(
+        JOB_RUNS,
+        {
+            "filter": {
+                "pipelineName": "full_refresh",
+                "tags": [{"key": ".dagster/repository", "value": f"{REPOSITORY}@{LOCATION}"}],
+            }
+        },
+    )["runsOrError"]
+    assert runs["ui_full_refresh"] in {r["runId"] for r in listed["results"]}
+
+
+def test_feature_drift_over_its_threshold_is_not_passed(assets):
+    check = next(
+        c for c in assets["marts/mart_account_health"]["assetChecksOrError"]["checks"] if c["name"] == "feature_drift"
+    )
+    evaluation = check["executionForLatestMaterialization"]["evaluation"]
+    meta = _values(evaluation["metadataEntries"])
+    assert not check["blocking"] and evaluation["severity"] == "WARN"
+    assert evaluation["success"] == (meta["features_over_threshold"] == 0), meta
+
+
+def test_every_asset_shows_a_group_an_owner_and_a_description_without_raw_sql(assets):
+    problems = {
+        key: (node["groupName"], node["owners"], (node["description"] or "")[-30:])
+        for key, node in assets.items()
+        if not node["groupName"]
+        or not node["owners"]
+        or not (node["description"] or "").strip()
+        or "Raw SQL" in node["description"]
+    }
+    assert problems == {}
+
+
+def test_every_python_mart_shows_its_columns(assets):
+    python_marts = {key: node for key, node in assets.items() if key.startswith("marts/") and "python" in node["kinds"]}
+    assert "marts/mart_account_health" in python_marts and "marts/mart_model_performance" in python_marts
+    without = [
+        key
+        for key, node in python_marts.items()
+        if not any(
+            e["label"] == "dagster/column_schema" and e["__typename"] == "TableSchemaMetadataEntry"
+            for e in node["metadataEntries"]
+        )
+    ]
+    assert without == []

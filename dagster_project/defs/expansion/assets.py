@@ -9,6 +9,7 @@ import dagster as dg
 from dagster_project.core import clock
 from dagster_project.core.settings import get_settings
 from dagster_project.core.warehouse import connect
+from dagster_project.defs.metadata import markdown_table, mart_spec_metadata, table_metadata
 from dagster_project.defs.models.training import retrain_asset_result, trained_check_spec
 from dagster_project.defs.transform.project import dbt_project
 from dagster_project.health import expansion, schemas, score
@@ -21,10 +22,11 @@ EXPANSION_LABEL = "expanded_within_90d"
 
 
 @dg.asset(
+    key=["models", "expansion_model"],
     group_name="models",
     deps=[dg.AssetKey(["marts", "ml_account_snapshots"])],
-    kinds={"lightgbm"},
-    check_specs=[trained_check_spec("expansion_model")],
+    kinds={"lightgbm", "python"},
+    check_specs=[trained_check_spec(["models", "expansion_model"])],
     description="Expansion model on expanded_within_90d (MRR +10 % or more seats within 90 days): the best "
     "candidate of a walk-forward backtest, calibrated on a later period; the challenger replaces the champion "
     "only if its backtest is not worse. Skipped (with a warning check) when the label has no positive, e.g. "
@@ -36,10 +38,11 @@ def expansion_model(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 
 
 @dg.asset(
-    group_name="marts",
+    group_name="health",
     key=["marts", "mart_expansion_opportunities"],
-    deps=[dg.AssetKey("expansion_model"), dg.AssetKey(["marts", "ml_account_snapshots"])],
-    kinds={"duckdb"},
+    deps=[dg.AssetKey(["models", "expansion_model"]), dg.AssetKey(["marts", "ml_account_snapshots"])],
+    kinds={"duckdb", "python"},
+    metadata=mart_spec_metadata("mart_expansion_opportunities"),
     description="One row per active account: expansion score 0-100, probability of close, projected ARR uplift, "
     "signals in words, priority tier (High > 80, Medium 50-80, Low < 50), status and created date.",
 )
@@ -71,14 +74,14 @@ def mart_expansion_opportunities(context: dg.AssetExecutionContext) -> dg.Materi
     top = opportunities.sort_values("projected_arr", ascending=False).head(10)
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(opportunities),
+            **table_metadata("marts.mart_expansion_opportunities"),
             **{f"tier_{t.lower()}": int(tiers.get(t, 0)) for t in expansion.TIERS},
             "projected_arr_high_medium_usd": round(
                 float(opportunities.loc[opportunities["priority_tier"] != "Low", "projected_arr"].sum()), 2
             ),
             "model_version": model.version,
-            "top_opportunities": dg.MetadataValue.md(
-                top[["account_id", "score", "poc", "projected_arr", "priority_tier", "status"]].to_markdown(index=False)
+            "top_opportunities": markdown_table(
+                top[["account_id", "score", "poc", "projected_arr", "priority_tier", "status"]]
             ),
         }
     )

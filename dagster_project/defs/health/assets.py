@@ -12,6 +12,7 @@ import pandas as pd
 from dagster_project.core import clock
 from dagster_project.core.settings import get_settings
 from dagster_project.core.warehouse import connect
+from dagster_project.defs.metadata import mart_spec_metadata, table_metadata
 from dagster_project.defs.transform.project import dbt_project
 from dagster_project.health import alerts, history, schemas, score
 from dagster_project.health.bands import BANDS, BandEdges
@@ -20,13 +21,16 @@ from dagster_project.ml.snapshots import read_snapshots
 
 HISTORY = ["marts", "mart_account_health_history"]
 SNAPSHOTS = dg.AssetKey(["marts", "ml_account_snapshots"])
+CHURN_MODEL = dg.AssetKey(["models", "churn_model"])
+HEALTH_GROUP = "health"
 
 
 @dg.asset(
-    group_name="marts",
+    group_name=HEALTH_GROUP,
     key=HISTORY,
-    deps=[dg.AssetKey("churn_model"), SNAPSHOTS],
-    kinds={"duckdb"},
+    deps=[CHURN_MODEL, SNAPSHOTS],
+    kinds={"duckdb", "python"},
+    metadata=mart_spec_metadata("mart_account_health_history"),
     description="Account x as_of_date health scores: every weekly snapshot (backfilled on the first run) and "
     "the current one, with hysteresis bands, 7-day change, drivers. Each run replaces the dates it scores.",
 )
@@ -62,7 +66,7 @@ def mart_account_health_history(context: dg.AssetExecutionContext) -> dg.Materia
         schemas.write_mart(con, "mart_account_health_history", full[schemas.columns("mart_account_health_history")])
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(full),
+            **table_metadata("marts.mart_account_health_history"),
             "dates_scored": len(dates),
             "rows_scored": len(scored),
             "backfilled_rows": int(scored["is_backfilled"].sum()),
@@ -74,10 +78,11 @@ def mart_account_health_history(context: dg.AssetExecutionContext) -> dg.Materia
 
 
 @dg.asset(
-    group_name="marts",
+    group_name=HEALTH_GROUP,
     key=["marts", "mart_health_alerts"],
     deps=[dg.AssetKey(HISTORY)],
-    kinds={"duckdb"},
+    kinds={"duckdb", "python"},
+    metadata=mart_spec_metadata("mart_health_alerts"),
     description="Alerts derived from the score history: week-over-week drops of 1-10, 11-20 and 21+ points and "
     "band worsening, each with playbook, owner role, respond_by and drivers; raised once per event.",
 )
@@ -98,7 +103,7 @@ def mart_health_alerts(context: dg.AssetExecutionContext) -> dg.MaterializeResul
     weekly = recent.pivot_table(index="week", columns="severity", values="alert_id", aggfunc="count", fill_value=0)
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(raised),
+            **table_metadata("marts.mart_health_alerts"),
             **{f"alerts_{k}": int(v) for k, v in raised["severity"].value_counts().items()},
             "alerts_per_week_last_8": dg.MetadataValue.md(weekly.tail(8).to_markdown()),
         }
@@ -106,14 +111,15 @@ def mart_health_alerts(context: dg.AssetExecutionContext) -> dg.MaterializeResul
 
 
 @dg.asset(
-    group_name="marts",
+    group_name=HEALTH_GROUP,
     key=["marts", "mart_account_health"],
     deps=[
         dg.AssetKey(HISTORY),
         dg.AssetKey(["marts", "mart_segments"]),
         dg.AssetKey(["marts", "mart_expansion_opportunities"]),
     ],
-    kinds={"duckdb"},
+    kinds={"duckdb", "python"},
+    metadata=mart_spec_metadata("mart_account_health"),
     description="One row per active account on the newest snapshot: calibrated churn probability, 0-100 health "
     "score and band (with hysteresis), sub-scores, 7-day change, top 3 drivers in plain words, segment, "
     "expansion score, ARR, days to renewal, model version.",
@@ -140,14 +146,14 @@ def mart_account_health(context: dg.AssetExecutionContext) -> dg.MaterializeResu
     )
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(latest),
+            **table_metadata("marts.mart_account_health"),
             "as_of_date": str(pd.Timestamp(latest["as_of_date"].max()).date()),
             "model_version": str(latest["model_version"].iloc[0]),
             **{f"accounts_{band}": int(bands.get(band, 0)) for band in BANDS},
             "most_at_risk": dg.MetadataValue.md(
-                preview[["account_id", "health_score", "health_band", "churn_probability", "top_driver"]].to_markdown(
-                    index=False
-                )
+                preview[["account_id", "health_score", "health_band", "churn_probability", "top_driver"]]
+                .round({"churn_probability": 3})
+                .to_markdown(index=False)
             ),
         }
     )

@@ -5,6 +5,7 @@ import dagster as dg
 
 from dagster_project.core.settings import get_settings
 from dagster_project.core.warehouse import connect
+from dagster_project.defs.metadata import mart_spec_metadata, rounded, table_metadata
 from dagster_project.health import schemas
 from dagster_project.health.bands import BANDS
 from dagster_project.health.kpis import business_kpis, landmark_entries, out_of_sample_churn_by_band, retention_by_band
@@ -14,14 +15,15 @@ from dagster_project.ml.snapshots import CHURN_LABEL
 
 
 @dg.asset(
-    group_name="marts",
+    group_name="health",
     key=["marts", "mart_business_kpis"],
     deps=[
         dg.AssetKey(["marts", "fct_mrr_movements"]),
         dg.AssetKey(["marts", "mart_account_health_history"]),
         dg.AssetKey(["marts", "ml_account_snapshots"]),
     ],
-    kinds={"duckdb"},
+    kinds={"duckdb", "python"},
+    metadata=mart_spec_metadata("mart_business_kpis"),
     description="One row per month: starting/ending MRR, new, expansion, contraction, churn, NRR, GRR, logo churn, "
     "and the 90-day churn rate of the accounts in each health band at the start of the month. "
     "Metadata: Kaplan-Meier retention by band.",
@@ -50,13 +52,13 @@ def mart_business_kpis(context: dg.AssetExecutionContext) -> dg.MaterializeResul
     )
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(kpis),
+            **table_metadata("marts.mart_business_kpis"),
             "retention_by_band": dg.MetadataValue.md(
                 markdown_image(retention_png(curves), "Kaplan-Meier retention by band")
             ),
-            **{f"retention_90d_{band}": round(v, 4) for band, v in at_90.items()},
+            **{f"retention_90d_{band}": rounded(v) for band, v in at_90.items()},
             "churn_rate_by_band_out_of_sample": dg.MetadataValue.md(rate_md),
-            "latest_nrr": float(kpis["nrr"].dropna().iloc[-1]) if kpis["nrr"].notna().any() else None,
-            "latest_grr": float(kpis["grr"].dropna().iloc[-1]) if kpis["grr"].notna().any() else None,
+            "latest_nrr": rounded(kpis["nrr"].dropna().iloc[-1]) if kpis["nrr"].notna().any() else None,
+            "latest_grr": rounded(kpis["grr"].dropna().iloc[-1]) if kpis["grr"].notna().any() else None,
         }
     )

@@ -6,6 +6,7 @@ import pandas as pd
 
 from dagster_project.core.settings import get_settings
 from dagster_project.core.warehouse import connect
+from dagster_project.defs.metadata import mart_spec_metadata, table_metadata
 from dagster_project.defs.transform.project import dbt_project
 from dagster_project.health import schemas, segments
 from dagster_project.ml.snapshots import read_snapshots
@@ -16,23 +17,26 @@ UPSTREAM = [dg.AssetKey(["marts", "mart_account_health_history"]), dg.AssetKey([
 
 
 @dg.multi_asset(
-    group_name="marts",
+    group_name="health",
     specs=[
         dg.AssetSpec(
             ["marts", "mart_segments"],
-            kinds={"duckdb"},
+            kinds={"duckdb", "python"},
+            metadata=mart_spec_metadata("mart_segments"),
             deps=UPSTREAM,
             description="Segment id and name of every active account, with its segment's profile.",
         ),
         dg.AssetSpec(
             ["marts", "mart_segment_profiles"],
-            kinds={"duckdb"},
+            kinds={"duckdb", "python"},
+            metadata=mart_spec_metadata("mart_segment_profiles"),
             deps=UPSTREAM,
             description="One row per segment: size, ARR, usage, tickets, NPS, expected churn, traits.",
         ),
         dg.AssetSpec(
             ["marts", "mart_segment_history"],
-            kinds={"duckdb"},
+            kinds={"duckdb", "python"},
+            metadata=mart_spec_metadata("mart_segment_history"),
             deps=UPSTREAM,
             description="Each account's segment over time (valid_from / valid_to).",
         ),
@@ -60,21 +64,25 @@ def segment_marts(context: dg.AssetExecutionContext):
         schemas.write_mart(con, "mart_segment_profiles", profiles[schemas.columns("mart_segment_profiles")])
         schemas.write_mart(con, "mart_segment_history", history)
     silhouettes = ", ".join(f"k={k}: {s:.3f}" for k, s in result.silhouette_by_k.items())
-    table = profiles[
-        [
-            "segment_id",
-            "segment_name",
-            "accounts",
-            "median_arr_usd",
-            "engagement_index",
-            "expected_churn_rate_90d",
-            "defining_traits",
+    table = (
+        profiles[
+            [
+                "segment_id",
+                "segment_name",
+                "accounts",
+                "median_arr_usd",
+                "engagement_index",
+                "expected_churn_rate_90d",
+                "defining_traits",
+            ]
         ]
-    ].to_markdown(index=False)
+        .round(3)
+        .to_markdown(index=False)
+    )
     yield dg.MaterializeResult(
         asset_key=["marts", "mart_segments"],
         metadata={
-            "dagster/row_count": len(accounts),
+            **table_metadata("marts.mart_segments"),
             "k": result.k,
             "silhouette_by_k": silhouettes,
         },
@@ -82,14 +90,14 @@ def segment_marts(context: dg.AssetExecutionContext):
     yield dg.MaterializeResult(
         asset_key=["marts", "mart_segment_profiles"],
         metadata={
-            "dagster/row_count": len(profiles),
+            **table_metadata("marts.mart_segment_profiles"),
             "profiles": dg.MetadataValue.md(table),
         },
     )
     yield dg.MaterializeResult(
         asset_key=["marts", "mart_segment_history"],
         metadata={
-            "dagster/row_count": len(history),
+            **table_metadata("marts.mart_segment_history"),
             "open_rows": int(history["valid_to"].isna().sum()),
         },
     )

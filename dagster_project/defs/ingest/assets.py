@@ -1,7 +1,8 @@
 """Ingestion: one asset per raw table of the contract, loading landing files into `raw`.
 
 raw.events is daily-partitioned: a run for a partition (range) reloads the events from its first
-day minus the look-back window; a run without a partition reloads everything, like the other tables.
+day minus the look-back window; a full refresh reloads everything, like the other tables. The
+simulator's ground truth is an asset of its own group, `simulator`: it is not part of the contract.
 """
 
 import dagster as dg
@@ -10,23 +11,41 @@ from dagster_project.core import clock
 from dagster_project.core.contract import GROUND_TRUTH_TABLE, TABLES, RawTable
 from dagster_project.core.settings import get_settings
 from dagster_project.core.warehouse import connect
-from dagster_project.defs.partitions import daily_partitions, refresh_from_date, single_run
+from dagster_project.defs.metadata import column_schema
+from dagster_project.defs.partitions import daily_partitions, refresh_from_date, single_run, unrecorded_partitions
 from dagster_project.ingest.landing import INCREMENTAL_COLUMNS, SIM_SCHEMA, load_ground_truth, load_table
 from dagster_project.quality.quarantine import quarantine_table
 from dagster_project.quality.sla import load_sla
 
 INGEST_GROUP = "ingest"
+SIMULATOR_GROUP = "simulator"
+# Raw columns with personal data (SPEC section 3); staging pseudonymizes or drops them.
+PII_COLUMNS = {"users": ("email",), "tickets": ("subject",), "nps_responses": ("comment",)}
 
 
 def _raw_table_asset(table: RawTable) -> dg.AssetsDefinition:
     incremental = table.name in INCREMENTAL_COLUMNS
+    pii = PII_COLUMNS.get(table.name, ())
 
     @dg.asset(
         partitions_def=daily_partitions if incremental else None,
         backfill_policy=single_run if incremental else None,
         key=["raw", table.name],
         group_name=INGEST_GROUP,
-        kinds={"duckdb"},
+        kinds={"duckdb", "python"},
+        tags={"pii": "raw"} if pii else None,
+        metadata={
+            "dagster/table_name": f"raw.{table.name}",
+            "dagster/column_schema": column_schema(
+                (
+                    name,
+                    type_,
+                    ("Required" if name in table.required else "Optional")
+                    + (" (PII: pseudonymized or dropped in staging)." if name in pii else "."),
+                )
+                for name, type_ in table.columns.items()
+            ),
+        },
         # orphans are found against raw.accounts, so it is loaded (and quarantined) first
         deps=[dg.AssetKey(["raw", "accounts"])] if table.account_fk else None,
         description=(
@@ -43,7 +62,10 @@ def _raw_table_asset(table: RawTable) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         settings = get_settings()
-        since = refresh_from_date(context, settings.lookback_days) if incremental else None
+        since = refresh_from_date(context.run.tags, settings.lookback_days) if incremental else None
+        unrecorded = unrecorded_partitions(context.run.tags) if incremental else None
+        if unrecorded:
+            context.log.warning(unrecorded)
         with connect(settings) as con:
             result = load_table(con, table, settings.landing_dir, since=since)
             quarantined = quarantine_table(
@@ -72,6 +94,7 @@ def _raw_table_asset(table: RawTable) -> dg.AssetsDefinition:
                 "extra_columns": ", ".join(result.extra_columns) or "none",
                 "landing_dir": str(settings.landing_dir / table.name),
                 "reloaded_from": result.since.isoformat() if result.since else "everything",
+                **({"partitions_not_recorded": unrecorded} if unrecorded else {}),
             }
         )
 
@@ -83,8 +106,8 @@ raw_table_assets = [_raw_table_asset(t) for t in TABLES.values()]
 
 @dg.asset(
     key=[SIM_SCHEMA, f"ground_truth_{GROUND_TRUTH_TABLE}"],
-    group_name=INGEST_GROUP,
-    kinds={"duckdb"},
+    group_name=SIMULATOR_GROUP,
+    kinds={"duckdb", "python"},
     description="The simulator's ground truth (latent health, true churn hazard per account-week), "
     "used only to report the oracle AUC. Empty for a real company's data.",
 )

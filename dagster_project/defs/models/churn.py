@@ -20,10 +20,11 @@ def churn_recipe() -> Recipe:
 
 
 @dg.asset(
+    key=["models", "churn_model"],
     group_name="models",
     deps=[dg.AssetKey(["marts", "ml_account_snapshots"]), dg.AssetKey([SIM_SCHEMA, "ground_truth_account_weeks"])],
-    kinds={"lightgbm"},
-    check_specs=[trained_check_spec("churn_model")],
+    kinds={"lightgbm", "python"},
+    check_specs=[trained_check_spec(["models", "churn_model"])],
     description="Churn model: the best of logistic regression, LightGBM and their blend in a walk-forward "
     "backtest against the baselines (and the oracle on simulated data), calibrated on a later period and "
     "retrained on the newest labels; the challenger replaces the champion only if its backtest is not worse. "

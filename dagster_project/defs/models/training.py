@@ -10,6 +10,7 @@ import pandas as pd
 from dagster_project.core import clock
 from dagster_project.core.settings import get_settings
 from dagster_project.core.warehouse import connect
+from dagster_project.defs.metadata import rounded
 from dagster_project.defs.transform.project import dbt_project
 from dagster_project.health import model_report, schemas
 from dagster_project.ml import plots
@@ -17,6 +18,28 @@ from dagster_project.ml.backtest import ORACLE_NAME
 from dagster_project.ml.dataset import NothingToLearn
 from dagster_project.ml.recipe import PROVISIONAL, Recipe, retrain
 from dagster_project.ml.snapshots import ORACLE_COLUMN, attach_oracle, read_snapshots
+
+# The plots pool every fold's out-of-fold predictions; the backtest table and the *_auc entries
+# are means of the per-fold values. Both are right, and they differ: the plots say which they show.
+PLOT_NOTES = {
+    "roc": "\n\nLegend AUCs: all folds' out-of-fold predictions pooled into one curve. The `backtest` table "
+    "and `backtest_auc` are the mean of the per-fold AUCs, so the two can differ (a baseline that ranks "
+    "folds differently from rows shows it most).",
+    "reliability": "\n\nAll folds' out-of-fold predictions pooled.",
+    "lift": "\n\nAll folds' out-of-fold predictions pooled.",
+}
+
+
+def targets_metadata(targets: pd.DataFrame) -> dict:
+    """The SPEC targets as a table (one row per target, so none is cut off) and the unmet ones named."""
+    unmet = targets.loc[targets["met"] == "NO", "target"].tolist()
+    return {
+        "targets": dg.MetadataValue.table(
+            records=[dg.TableRecord({k: str(v) for k, v in row.items()}) for row in targets.to_dict("records")],
+            schema=dg.TableSchema(columns=[dg.TableColumn(c, "string") for c in targets.columns]),
+        ),
+        "targets_unmet": ", ".join(unmet) if unmet else "none",
+    }
 
 
 def write_performance(rows: pd.DataFrame) -> None:
@@ -68,7 +91,7 @@ def retrain_asset_result(context: dg.AssetExecutionContext, recipe: Recipe, mode
     holdout = challenger.metadata["metrics"]
     if holdout:  # a provisional model has no holdout
         for metric in ("auc", "pr_auc", "brier", "ece"):
-            metadata[f"holdout_{metric}"] = round(float(holdout[metric]), 4)
+            metadata[f"holdout_{metric}"] = rounded(holdout[metric])
     checks = [_trained_check(model, True, outcome.reason)]
     result = outcome.backtest
     if result is None:
@@ -88,30 +111,32 @@ def retrain_asset_result(context: dg.AssetExecutionContext, recipe: Recipe, mode
             "backtest_folds": len(result.folds),
             "candidate_choice": result.choice,
             "baselines_beating_the_model": ", ".join(beaten_by) or "none",
-            "backtest_auc": round(float(row["auc"]), 4),
-            "backtest_pr_auc": round(float(row["pr_auc"]), 4),
-            "backtest_brier": round(float(row["brier"]), 4),
-            "backtest_ece": round(float(row["ece"]), 4),
-            "backtest_lift_top_decile": round(float(row["lift_top_decile"]), 2),
+            "backtest_auc": rounded(row["auc"]),
+            "backtest_pr_auc": rounded(row["pr_auc"]),
+            "backtest_brier": rounded(row["brier"]),
+            "backtest_ece": rounded(row["ece"]),
+            "backtest_lift_top_decile": rounded(row["lift_top_decile"]),
             "backtest": dg.MetadataValue.md(model_report.summary_table(result).to_markdown()),
-            "targets": dg.MetadataValue.md(model_report.targets_table(targets).to_markdown(index=False)),
+            **targets_metadata(model_report.targets_table(targets)),
             **{
-                f"plot_{name}": dg.MetadataValue.md(plots.markdown_image(png, name.replace("_", " ")))
+                f"plot_{name}": dg.MetadataValue.md(
+                    plots.markdown_image(png, name.replace("_", " ")) + PLOT_NOTES.get(name, "")
+                )
                 for name, png in model_report.backtest_plots(result).items()
             },
         }
     )
     if ORACLE_NAME in summary.index:
-        metadata["oracle_auc"] = round(float(summary.loc[ORACLE_NAME, "auc"]), 4)
-        metadata["auc_share_of_oracle"] = round(float(row["auc_share_of_oracle"]), 4)
+        metadata["oracle_auc"] = rounded(summary.loc[ORACLE_NAME, "auc"])
+        metadata["auc_share_of_oracle"] = rounded(row["auc_share_of_oracle"])
     for name in [*result.candidates, *result.baseline_names]:
-        metadata[f"{name}_auc"] = round(float(summary.loc[name, "auc"]), 4)
+        metadata[f"{name}_auc"] = rounded(summary.loc[name, "auc"])
     if lead_time is not None:
         metadata["median_lead_time_days"] = lead_time
     return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
 
-def trained_check_spec(asset: str) -> dg.AssetCheckSpec:
+def trained_check_spec(asset: list[str]) -> dg.AssetCheckSpec:
     """The non-blocking check that says whether a model asset trained a model this run."""
     return dg.AssetCheckSpec(
         "model_trained",

@@ -37,23 +37,28 @@ def build_published_marts(deps: Iterable[dg.AssetKey]) -> dg.AssetsDefinition:
         deps=list(deps),
         kinds={"duckdb", "parquet"},
         description="Every table of schema `marts`, published atomically for BI tools: "
-        "<AHW_PUBLISH_DIR>/current/account_health.duckdb (read-only) and current/parquet/<table>.parquet, "
+        "`$AHW_PUBLISH_DIR/current/account_health.duckdb` (read-only) and `current/parquet/{table}.parquet`, "
         "with a manifest. Readers never see half a refresh and never block one.",
     )
     def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         settings = get_settings()
         manifest = publish.publish_marts(settings.duckdb_path, settings.publish_dir, context.run_id)
         rows = {name: table["rows"] for name, table in manifest["tables"].items()}
-        listing = "| table | rows |\n|---|---|\n" + "\n".join(f"| marts.{n} | {r:,} |" for n, r in rows.items())
+        listing = dg.MetadataValue.table(
+            records=[dg.TableRecord({"table": f"marts.{n}", "rows": r}) for n, r in rows.items()],
+            schema=dg.TableSchema(columns=[dg.TableColumn("table", "string"), dg.TableColumn("rows", "int")]),
+        )
+        current = settings.publish_dir / publish.CURRENT
         return dg.MaterializeResult(
             metadata={
                 "version": manifest["version"],
                 "published_at": manifest["published_at"],
                 "tables": len(rows),
                 "dagster/row_count": sum(rows.values()),
-                "row_counts": dg.MetadataValue.md(listing),
-                "duckdb_file": dg.MetadataValue.path(str(settings.publish_dir / publish.CURRENT / publish.DUCKDB_FILE)),
-                "parquet_dir": dg.MetadataValue.path(str(settings.publish_dir / publish.CURRENT / publish.PARQUET_DIR)),
+                "row_counts": listing,
+                "dagster/uri": (current / publish.DUCKDB_FILE).absolute().as_uri(),
+                "duckdb_file": dg.MetadataValue.path(str(current / publish.DUCKDB_FILE)),
+                "parquet_dir": dg.MetadataValue.path(str(current / publish.PARQUET_DIR)),
             }
         )
 
@@ -62,4 +67,4 @@ def build_published_marts(deps: Iterable[dg.AssetKey]) -> dg.AssetsDefinition:
 
 def published_marts_definitions(loaded: dg.Definitions) -> dg.Definitions:
     """Definitions holding the publish asset, wired after every mart found in `loaded`."""
-    return dg.Definitions(assets=[build_published_marts(mart_keys(loaded))])
+    return dg.Definitions(assets=dg.with_source_code_references([build_published_marts(mart_keys(loaded))]))

@@ -1,10 +1,11 @@
 """dbt models as Dagster assets: one group per dbt layer folder, dbt tests as asset checks.
 
 Every model is built by one dbt invocation per run (`dbt build`: models and their tests in
-dependency order). The assets are daily-partitioned because the incremental models (dbt tag
-`incremental`: the events and everything derived per account-day) rebuild only the days of the
-run's partition range minus the look-back window; the other models are small next to the events
-and are rebuilt in full by every run, whatever its partition.
+dependency order). The incremental models (dbt tag `incremental`: the events and everything derived
+per account-day) rebuild only the days from the run's partition range (the partition of `raw/events`
+the run refreshes, read from the run's tags) minus the look-back window; the other models are small
+next to the events and are rebuilt in full by every run. The dbt assets themselves are not
+partitioned: a model is one table, up to date as a whole after each run.
 """
 
 import json
@@ -14,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_shared.record import replace
 
 from dagster_project.core.settings import Settings, get_settings
-from dagster_project.defs.partitions import daily_partitions, refresh_start_date, single_run
+from dagster_project.defs.partitions import refresh_start_date
 from dagster_project.defs.transform.project import dbt_project
 
 # dbt reads the first day to rebuild from this variable when it executes (not when it parses), so
@@ -26,13 +28,54 @@ REFRESH_START_ENV = "AHW_REFRESH_START_DATE"
 
 
 class LayerTranslator(DagsterDbtTranslator):
-    """Folder = group: `models/staging/...` is the `staging` group, and so on."""
+    """Folder = group: `models/staging/...` is the `staging` group, and so on. Descriptions are the
+    models' own (without dbt-dagster's raw SQL tail: the code reference links to the file), and a
+    dbt test without a description gets one saying what it guards."""
+
+    def __init__(self) -> None:
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_code_references=True))
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
         if dbt_resource_props.get("resource_type") == "model" and len(fqn) > 2:
             return fqn[1]
         return super().get_group_name(dbt_resource_props)
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        return (dbt_resource_props.get("description") or "").strip() or f"dbt model {dbt_resource_props['name']}."
+
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return replace(spec, description=dbt_test_description(manifest["nodes"][unique_id]))
+
+
+def dbt_test_description(test: Mapping[str, Any]) -> str:
+    """What a dbt test guards, in words, from its generic test name and arguments (or its own description)."""
+    if (test.get("description") or "").strip():
+        return test["description"].strip()
+    meta = test.get("test_metadata") or {}
+    kwargs = meta.get("kwargs") or {}
+    column = kwargs.get("column_name")
+    on = f"`{column}`" if column else "the model"
+    blocking = " Blocking." if (test.get("config", {}).get("severity") or "error").lower() == "error" else " Warns."
+    name = meta.get("name")
+    if name == "not_null":
+        text = f"{on} is never null."
+    elif name == "unique":
+        text = f"{on} is unique."
+    elif name == "accepted_values":
+        text = f"{on} takes only the values {', '.join(str(v) for v in kwargs.get('values', []))}."
+    elif name == "relationships":
+        parent = str(kwargs.get("to", "")).replace("ref(", "").replace(")", "").strip("'\"")
+        text = f"every {on} exists in {parent}.{kwargs.get('field')}."
+    elif name:
+        arguments = ", ".join(f"{k}={v}" for k, v in kwargs.items() if k not in {"model", "column_name"})
+        text = f"{name.replace('_', ' ')} on {on}" + (f" ({arguments})." if arguments else ".")
+    else:
+        text = f"Singular test {test.get('name')}: the rows it selects must not exist."
+    return text[0].upper() + text[1:] + blocking
 
 
 def dbt_target_path(settings: Settings) -> Path:
@@ -54,17 +97,16 @@ def dbt_build_args(settings: Settings, full_refresh: bool) -> list[str]:
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=LayerTranslator(),
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator:
     """Build the selected dbt models and run their tests, in one dbt invocation.
 
-    With a partition (range): the incremental models rebuild the days from its first day minus the
-    look-back window. A full refresh (tag ahw/full_refresh, or no partition): everything rebuilt.
+    In a run with a partition (range): the incremental models rebuild the days from its first day
+    minus the look-back window. A full refresh (tag ahw/full_refresh, a range from the first
+    partition, or no partition): everything rebuilt.
     """
     settings = get_settings()
-    start = refresh_start_date(context)
+    start = refresh_start_date(context.run.tags)
     # dbt's profiles.yml reads paths and the PII salt from the environment.
     os.environ.update(settings.export_for_dbt())
     os.environ[REFRESH_START_ENV] = start.isoformat() if start else ""

@@ -46,15 +46,19 @@ def test_a_range_backfill_is_one_run_that_rebuilds_from_its_first_day(tmp_path_f
     assert scope == RANGE_START - dt.timedelta(days=LOOKBACK_DAYS)
     assert after == before > 0
     assert newest == END_DATE  # every day after the range is rebuilt too (rolling windows depend on it)
-    # one materialization per day of the range for each dbt model (one dbt build for the range)
-    daily = [
-        e
-        for e in result.all_events
-        if e.event_type_value == "ASSET_MATERIALIZATION"
-        and e.asset_key == dg.AssetKey(["intermediate", "int_account_daily_activity"])
-    ]
-    assert sorted(e.partition for e in daily) == [
+
+    # raw/events records one materialization per day of the range; each dbt model (a table, not
+    # partitioned) one, from one dbt build for the range
+    def materialized(key: list[str]) -> list:
+        return [
+            e
+            for e in result.all_events
+            if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == dg.AssetKey(key)
+        ]
+
+    assert sorted(e.partition for e in materialized(["raw", "events"])) == [
         (RANGE_START + dt.timedelta(days=d)).isoformat() for d in range((RANGE_END - RANGE_START).days + 1)
     ]
+    assert len(materialized(["intermediate", "int_account_daily_activity"])) == 1
     dbt_steps = {e.step_key for e in result.all_events if e.is_step_success and e.step_key == dbt_models.op.name}
     assert len(dbt_steps) == 1

@@ -77,7 +77,7 @@ def test_mart_account_health_has_one_row_per_active_account(pipeline_run):
 
 def test_churn_model_is_backtested_against_baselines_and_oracle(pipeline_run):
     result = pipeline_run
-    meta = _materialized(result)[dg.AssetKey("churn_model")]
+    meta = _materialized(result)[dg.AssetKey(["models", "churn_model"])]
     auc = meta["backtest_auc"].value
     assert meta["backtest_folds"].value >= 5
     assert auc > 0.65, f"backtest AUC {auc:.3f}"
@@ -160,7 +160,7 @@ def test_expansion_opportunities_and_model(pipeline_run):
     from dagster_project.health.expansion import UPLIFT_FACTORS
 
     result = pipeline_run
-    assert _materialized(result)[dg.AssetKey("expansion_model")]["holdout_auc"].value > 0.6
+    assert _materialized(result)[dg.AssetKey(["models", "expansion_model"])]["holdout_auc"].value > 0.6
     with connect(read_only=True) as con:
         opp = con.sql(
             "SELECT o.*, s.arr_usd FROM marts.mart_expansion_opportunities o JOIN marts.ml_account_snapshots s "

@@ -119,7 +119,7 @@ def test_blocking_check_stops_dbt_model_and_scores(runs):
     materialized = {e.asset_key.to_user_string() for e in second.get_asset_materialization_events()}
     assert "raw/events" in materialized
     assert not any(k.startswith(("staging/", "intermediate/", "marts/")) for k in materialized)
-    assert "churn_model" not in materialized and "mart_account_health" not in materialized
+    assert "models/churn_model" not in materialized and "marts/mart_account_health" not in materialized
 
 
 def test_published_marts_are_untouched_when_blocked(runs):

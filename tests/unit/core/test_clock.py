@@ -107,7 +107,12 @@ def test_the_newest_partition_follows_the_pinned_clock(monkeypatch):
 
     monkeypatch.setenv("AHW_NOW", "2026-11-23T05:00:00")
     assert newest_partition_key() == "2026-11-22"
-    assert full_refresh_tags() == {"dagster/partition": "2026-11-22", FULL_REFRESH_TAG: "true"}
+    # a full refresh is one run over every partition, first to newest
+    assert full_refresh_tags() == {
+        "dagster/asset_partition_range_start": "2024-01-01",
+        "dagster/asset_partition_range_end": "2026-11-22",
+        FULL_REFRESH_TAG: "true",
+    }
     monkeypatch.setenv("AHW_NOW", "2025-03-02T00:30:00")
     assert newest_partition_key() == "2025-03-01"
     # without a pin, a schedule tick's own time decides

@@ -133,9 +133,21 @@ def test_every_mart_carries_the_freshness_policy(monkeypatch):
     monkeypatch.setenv("AHW_FRESHNESS_HOURS", "30")
     graph = defs().resolve_asset_graph()
     policies = {key: graph.get(key).freshness_policy for key in graph.get_all_asset_keys()}
-    marts = {key for key in policies if key.path[0] == "marts"}
+    models = {key for key in policies if graph.get(key).group_name == "models"}
+    marts = {key for key in policies if key.path[0] == "marts"} - models
     assert {dg.AssetKey(["marts", "mart_account_health"]), dg.AssetKey(["marts", "dim_accounts"])} <= marts
     assert {key: p.fail_window.to_timedelta() for key, p in policies.items() if key in marts} == {
         key: dt.timedelta(hours=30) for key in marts
     }
-    assert [key for key, p in policies.items() if key not in marts and p is not None] == []
+    # the models retrain weekly; raw events follow the freshness SLA (warn, then fail)
+    assert dg.AssetKey(["models", "churn_model"]) in models
+    assert {key: policies[key].fail_window.to_timedelta() for key in models} == {
+        key: dt.timedelta(days=8) for key in models
+    }
+    events = policies[dg.AssetKey(["raw", "events"])]
+    assert (events.warn_window.to_timedelta(), events.fail_window.to_timedelta()) == (
+        dt.timedelta(hours=36),
+        dt.timedelta(hours=72),
+    )
+    others = [key for key, p in policies.items() if key not in marts | models and p is not None]
+    assert others == [dg.AssetKey(["raw", "events"])]

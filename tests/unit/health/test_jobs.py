@@ -17,7 +17,7 @@ CS_MARTS = {
         "mart_business_kpis",
     )
 }
-MODELS = {dg.AssetKey("churn_model"), dg.AssetKey("expansion_model")}
+MODELS = {dg.AssetKey(["models", "churn_model"]), dg.AssetKey(["models", "expansion_model"])}
 
 
 def _keys(job):
