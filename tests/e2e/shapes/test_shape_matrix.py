@@ -63,8 +63,8 @@ def test_full_refresh_publishes_every_mart(shape, months, tmp_path, monkeypatch)
 
     with duckdb.connect(str(company.warehouse), read_only=True) as con:
         health = con.sql("SELECT model_kind, churn_probability FROM marts.mart_account_health").df()
-        opportunities = con.sql("SELECT count(*) FROM marts.mart_expansion_opportunities").fetchone()[0]
-        labelled_weeks = con.sql(
+        opportunities = con.execute("SELECT count(*) FROM marts.mart_expansion_opportunities").fetchone()[0]
+        labelled_weeks = con.execute(
             "SELECT count(DISTINCT as_of_date) FROM marts.ml_account_snapshots WHERE churned_within_90d IS NOT NULL"
         ).fetchone()[0]
     assert len(health) > 0
