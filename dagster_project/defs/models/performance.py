@@ -23,26 +23,27 @@ TABLE = f"marts.{model_report.PERFORMANCE_MART}"
     "append each retrain's walk-forward backtest; this asset checks the table is there and summarizes it.",
 )
 def mart_model_performance(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = get_settings()
-    with connect(settings) as con:
+    latest = None
+    with connect(get_settings()) as con:
         if not table_exists(con, "marts", model_report.PERFORMANCE_MART):
             # No backtest has run yet (a history too short for one, or no model trained): the mart is
             # published empty, and says why.
             schemas.write_mart(con, model_report.PERFORMANCE_MART, schemas.empty(model_report.PERFORMANCE_MART))
-            reason = "No walk-forward backtest has run yet: see the model assets' decision metadata."
-            context.log.warning(reason)
-            return dg.MaterializeResult(metadata={**table_metadata(TABLE), "empty_because": reason})
-    with connect(settings, read_only=True) as con:
-        latest = con.sql(
-            f"""
-            SELECT model, candidate, count(*) AS folds, avg(auc) AS mean_auc, avg(brier) AS mean_brier
-            FROM {TABLE}
-            WHERE (model, run_version) IN (
-                SELECT model, arg_max(run_version, evaluated_at) FROM {TABLE} GROUP BY model
-            )
-            GROUP BY model, candidate ORDER BY model, mean_auc DESC
-            """
-        ).df()
+        else:
+            latest = con.sql(
+                f"""
+                SELECT model, candidate, count(*) AS folds, avg(auc) AS mean_auc, avg(brier) AS mean_brier
+                FROM {TABLE}
+                WHERE (model, run_version) IN (
+                    SELECT model, arg_max(run_version, evaluated_at) FROM {TABLE} GROUP BY model
+                )
+                GROUP BY model, candidate ORDER BY model, mean_auc DESC
+                """
+            ).df()
+    if latest is None:
+        reason = "No walk-forward backtest has run yet: see the model assets' decision metadata."
+        context.log.warning(reason)
+        return dg.MaterializeResult(metadata={**table_metadata(TABLE), "empty_because": reason})
     return dg.MaterializeResult(
         metadata={**table_metadata(TABLE), "latest_backtests": markdown_table(latest)},
     )
