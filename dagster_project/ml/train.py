@@ -565,6 +565,9 @@ def _tune_params(
         y_fit,
         categorical_feature=list(categories) or "auto",
         free_raw_data=False,
+        # One dataset serves every grid point, and some lower min_data_in_leaf: no pre-filtering
+        # by the first point's value (LightGBM would otherwise rebuild it, logging a fatal message).
+        params={"feature_pre_filter": False},
     )
     x_valid = prepare_matrix(inner_valid, features, categories)
     aucs = []
