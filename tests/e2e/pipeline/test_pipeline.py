@@ -16,6 +16,7 @@ import pytest
 from dagster_project.core.settings import get_settings
 from dagster_project.core.warehouse import connect
 from dagster_project.ml import artifacts
+from dagster_project.ml.train import CANDIDATE_KINDS
 from tests.e2e.finished_run import finished_run, use_company
 
 
@@ -94,8 +95,17 @@ def test_churn_model_is_backtested_against_baselines_and_oracle(pipeline_run):
     folds = perf.groupby("candidate")["fold"].nunique().to_dict()
     assert folds == {
         name: meta["backtest_folds"].value
-        for name in ("lightgbm", "historical_churn_rate", "logins_dropped_20pct", "logistic_regression", "oracle")
+        for name in (
+            *CANDIDATE_KINDS,
+            "historical_churn_rate",
+            "logins_dropped_20pct",
+            "logistic_regression",
+            "oracle",
+        )
     }
+    # exactly one candidate is the deployed model, and it is the one the asset names
+    deployed = perf.loc[perf["candidate_kind"] == "model", "candidate"].unique().tolist()
+    assert deployed == [meta["candidate"].value]
     # every fold's test window starts at least one horizon after its last training label
     assert (
         pd.to_datetime(perf["origin_date"]) - pd.to_datetime(perf["calibration_end_date"]) >= pd.Timedelta(days=90)
