@@ -32,19 +32,7 @@ invoices_provided as (
 
 invoices as (
 
-    select
-        account_id,
-        invoice_id,
-        amount_due_usd,
-        issued_at,
-        coalesce(due_at, issued_at) as due_at,
-        coalesce(
-            paid_at,
-            case when invoice_status = 'paid' then coalesce(due_at, issued_at) end
-        ) as paid_at
-    from {{ ref('stg_billing__invoices') }}
-    where issued_at is not null
-        and coalesce(invoice_status, '') <> 'void'
+    {{ invoices_as_billed() }}
 
 ),
 

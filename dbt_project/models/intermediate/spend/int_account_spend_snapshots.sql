@@ -26,17 +26,7 @@ invoices_provided as (
 
 invoices as (
 
-    select
-        account_id,
-        issued_at,
-        coalesce(
-            paid_at,
-            case when invoice_status = 'paid' then coalesce(due_at, issued_at) end
-        ) as paid_at,
-        coalesce(amount_paid_usd, amount_due_usd, 0) as amount_paid_usd
-    from {{ ref('stg_billing__invoices') }}
-    where issued_at is not null
-        and coalesce(invoice_status, '') <> 'void'
+    {{ invoices_as_billed() }}
 
 ),
 
