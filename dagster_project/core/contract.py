@@ -166,6 +166,29 @@ TABLES: dict[str, RawTable] = {
             },
             optional={"user_id": "VARCHAR", "comment": "VARCHAR"},
         ),
+        RawTable(
+            name="cs_activities",
+            primary_key="activity_id",
+            required={
+                "activity_id": "VARCHAR",
+                "account_id": "VARCHAR",
+                "playbook": "VARCHAR",
+                "created_at": "TIMESTAMP",
+            },
+            optional={
+                # the `alert_id` that marts.mart_health_alerts publishes, when the activity answers one
+                "alert_id": "VARCHAR",
+                "owner_id": "VARCHAR",
+                "completed_at": "TIMESTAMP",
+                "outcome": "VARCHAR",
+                "feedback": "VARCHAR",
+                "feedback_reason": "VARCHAR",
+            },
+            enums={
+                "outcome": ("completed", "no_response", "declined", "escalated"),
+                "feedback": ("useful", "not_useful"),
+            },
+        ),
     ]
 }
 

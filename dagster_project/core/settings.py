@@ -55,6 +55,10 @@ class Settings:
     # The event names that count as activity for the activity and dormancy definitions and the
     # recency features (empty: every event), e.g. order_placed for a purchase-style product.
     qualifying_events: tuple[str, ...] = ()
+    # The randomized holdout of alerts (dagster_project/health/experiment.py): the share of
+    # account-horizons that get no outreach (0 turns it off) and the salt of their hash.
+    holdout_share: float = 0.10
+    holdout_salt: str = "ahw-holdout"
 
     def export_for_dbt(self) -> dict[str, str]:
         """Environment variables that dbt's profiles.yml and dbt_project.yml read."""
@@ -117,7 +121,22 @@ def get_settings() -> Settings:
         qualifying_events=tuple(
             name.strip() for name in os.environ.get("AHW_QUALIFYING_EVENTS", "").split(",") if name.strip()
         ),
+        holdout_share=_share("AHW_HOLDOUT_SHARE", "0.10"),
+        holdout_salt=os.environ.get("AHW_HOLDOUT_SALT") or "ahw-holdout",
     )
+
+
+def _share(name: str, default: str) -> float:
+    raw = os.environ.get(name, default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 0.5:
+        raise ValueError(
+            f"{name}={raw!r} is not a share between 0 and 0.5 (0 turns the holdout off; see .env.example)."
+        )
+    return value
 
 
 def _churn_definition() -> str:
