@@ -59,6 +59,10 @@ class Settings:
     # account-horizons that get no outreach (0 turns it off) and the salt of their hash.
     holdout_share: float = 0.10
     holdout_salt: str = "ahw-holdout"
+    # ROI inputs (mart_roi): yearly tooling cost, CS hours per action and their hourly cost (USD).
+    roi_tooling_usd_per_year: float = 0.0
+    roi_hours_per_action: float = 1.5
+    roi_hourly_cost_usd: float = 60.0
 
     def export_for_dbt(self) -> dict[str, str]:
         """Environment variables that dbt's profiles.yml and dbt_project.yml read."""
@@ -123,6 +127,9 @@ def get_settings() -> Settings:
         ),
         holdout_share=_share("AHW_HOLDOUT_SHARE", "0.10"),
         holdout_salt=os.environ.get("AHW_HOLDOUT_SALT") or "ahw-holdout",
+        roi_tooling_usd_per_year=float(os.environ.get("AHW_ROI_TOOLING_USD_PER_YEAR", "0")),
+        roi_hours_per_action=float(os.environ.get("AHW_ROI_HOURS_PER_ACTION", "1.5")),
+        roi_hourly_cost_usd=float(os.environ.get("AHW_ROI_HOURLY_COST_USD", "60")),
     )
 
 

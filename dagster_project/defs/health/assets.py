@@ -14,9 +14,10 @@ from dagster_project.core.settings import get_settings
 from dagster_project.core.warehouse import connect
 from dagster_project.defs.metadata import mart_spec_metadata, table_metadata
 from dagster_project.defs.transform.project import dbt_project
-from dagster_project.health import alerts, history, schemas, score
+from dagster_project.health import alerts, history, outcomes, schemas, score
 from dagster_project.health.bands import BANDS, BandEdges
 from dagster_project.health.champion import load_champion
+from dagster_project.health.experiment import HOLDOUT
 from dagster_project.ml.snapshots import read_snapshots
 
 HISTORY = ["marts", "mart_account_health_history"]
@@ -84,7 +85,8 @@ def mart_account_health_history(context: dg.AssetExecutionContext) -> dg.Materia
     kinds={"duckdb", "python"},
     metadata=mart_spec_metadata("mart_health_alerts"),
     description="Alerts derived from the score history: week-over-week drops of 1-10, 11-20 and 21+ points and "
-    "band worsening, each with playbook, owner role, respond_by and drivers; raised once per event.",
+    "band worsening, each with playbook, owner role, respond_by and drivers; raised once per event. A salted "
+    "hash puts each account-horizon in the playbook group or the holdout (AHW_HOLDOUT_SHARE: no outreach).",
 )
 def mart_health_alerts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = get_settings()
@@ -95,9 +97,14 @@ def mart_health_alerts(context: dg.AssetExecutionContext) -> dg.MaterializeResul
     )
     with connect(settings, read_only=True) as con:
         hist = con.sql(f"SELECT {', '.join(alerts.HISTORY_COLUMNS)} FROM marts.mart_account_health_history").df()
-    raised = alerts.derive_alerts(hist, policy)
+    raised = outcomes.assign_alert_groups(
+        alerts.derive_alerts(hist, policy),
+        share=settings.holdout_share,
+        salt=settings.holdout_salt,
+        horizon_days=settings.churn_horizon_days,
+    )
     with connect(settings) as con:
-        schemas.write_mart(con, "mart_health_alerts", raised)
+        schemas.write_mart(con, "mart_health_alerts", raised[schemas.columns("mart_health_alerts")])
     recent = raised.copy()
     recent["week"] = pd.to_datetime(recent["alert_date"]).dt.to_period("W-SUN").dt.end_time.dt.date
     weekly = recent.pivot_table(index="week", columns="severity", values="alert_id", aggfunc="count", fill_value=0)
@@ -105,6 +112,8 @@ def mart_health_alerts(context: dg.AssetExecutionContext) -> dg.MaterializeResul
         metadata={
             **table_metadata("marts.mart_health_alerts"),
             **{f"alerts_{k}": int(v) for k, v in raised["severity"].value_counts().items()},
+            "alerts_holdout": int((raised["treatment_group"] == HOLDOUT).sum()),
+            "holdout_share": settings.holdout_share,
             "alerts_per_week_last_8": dg.MetadataValue.md(weekly.tail(8).to_markdown()),
         }
     )

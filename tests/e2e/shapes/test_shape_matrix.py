@@ -33,6 +33,11 @@ MARTS = (
     "mart_segments",
     "mart_business_kpis",
     "mart_model_performance",
+    "mart_alert_outcomes",
+    "mart_playbook_outcomes",
+    "mart_alert_rule_precision",
+    "mart_cs_operations",
+    "mart_roi",
 )
 
 

@@ -15,6 +15,11 @@ CS_MARTS = {
         "mart_segment_profiles",
         "mart_segment_history",
         "mart_business_kpis",
+        "mart_alert_outcomes",
+        "mart_playbook_outcomes",
+        "mart_alert_rule_precision",
+        "mart_cs_operations",
+        "mart_roi",
     )
 }
 MODELS = {dg.AssetKey(["models", "churn_model"]), dg.AssetKey(["models", "expansion_model"])}
