@@ -89,6 +89,12 @@ MARTS: dict[str, list[Column]] = {
         *_SCORE[:11],
         ("segment_name", "VARCHAR", "The account's segment (mart_segments)."),
         ("expansion_score", "INTEGER", "0-100 expansion score (mart_expansion_opportunities.score)."),
+        (
+            "uplift_score",
+            "DOUBLE",
+            "P(churn within 90 days | no outreach) - P(churn | playbook): the churn probability a playbook is "
+            "expected to take off (uplift model on the holdout); NULL until the holdout has enough episodes.",
+        ),
         *_SCORE[11:],
         ("scored_at", "TIMESTAMP", "When the row was scored (UTC)."),
     ],
@@ -235,6 +241,23 @@ MARTS: dict[str, list[Column]] = {
         ("engagement_rate", "DOUBLE", "Playbook alerts whose activity ended completed or escalated / playbook alerts."),
         ("sla_adherence", "DOUBLE", "Person-owned playbook alerts answered by respond_by / those decided."),
         ("sla_decided", "INTEGER", "Person-owned playbook alerts whose deadline passed or that were answered."),
+    ],
+    "mart_uplift_performance": [
+        ("fold", "INTEGER", "Walk-forward fold, 0 = oldest origin; NULL = all folds' test episodes pooled."),
+        ("origin_date", "DATE", "First alert date of the fold's test episodes (training episodes ended before it)."),
+        ("test_episodes", "INTEGER", "Test episodes (known outcome)."),
+        ("test_holdout_episodes", "INTEGER", "Of which in the holdout."),
+        ("qini", "DOUBLE", "Qini coefficient of uplift_score (> 0: better than random targeting)."),
+        ("uplift_at_10pct", "DOUBLE", "Holdout churn rate - playbook churn rate among the top 10 % by uplift_score."),
+        ("qini_oracle", "DOUBLE", "Qini coefficient of the simulator's true uplift (simulated companies only)."),
+        (
+            "true_saved_top10_by_uplift",
+            "DOUBLE",
+            "Simulated churners a playbook saves on the top 10 % by uplift_score (true uplift summed).",
+        ),
+        ("true_saved_top10_by_risk", "DOUBLE", "The same on the top 10 % by churn probability."),
+        ("true_saved_top10_by_oracle", "DOUBLE", "The same on the top 10 % by true uplift (the most there is)."),
+        ("evaluated_at", "TIMESTAMP", "When the backtest ran (UTC)."),
     ],
     "mart_roi": [
         ("period_start_date", "DATE", "Start of the trailing year."),

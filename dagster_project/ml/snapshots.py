@@ -136,8 +136,9 @@ def _read_long(con: duckdb.DuckDBPyConnection, spec: PivotedFeatures) -> pd.Data
     return con.sql(f"SELECT {columns} FROM {spec.table}").df()
 
 
-def oracle_scores(test_rows: pd.DataFrame) -> pd.Series | None:
-    """The simulator's true 90-day churn probability for each test row, or None on real data.
+def oracle_scores(test_rows: pd.DataFrame, column: str = "true_churn_prob_90d") -> pd.Series | None:
+    """The simulator's true 90-day churn probability (or another ground-truth `column`, e.g.
+    true_uplift_90d) for each test row, or None on real data or a ground truth without it.
 
     The ground truth is weekly, keyed by the Monday a week starts; a Sunday `as_of_date`
     is matched to the state at the start of the following week.
@@ -145,8 +146,15 @@ def oracle_scores(test_rows: pd.DataFrame) -> pd.Series | None:
     with connect(read_only=True) as con:
         if not table_exists(con, SIM_SCHEMA, "ground_truth_account_weeks"):
             return None
+        have = con.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = ? "
+            "AND table_name = 'ground_truth_account_weeks' AND column_name = ?",
+            [SIM_SCHEMA, column],
+        ).fetchall()[0][0]
+        if not have:
+            return None
         truth = con.sql(
-            f"SELECT account_id, week_start_date, true_churn_prob_90d FROM {SIM_SCHEMA}.ground_truth_account_weeks"
+            f"SELECT account_id, week_start_date, {column} FROM {SIM_SCHEMA}.ground_truth_account_weeks"
         ).df()
     if truth.empty:
         return None
@@ -154,7 +162,7 @@ def oracle_scores(test_rows: pd.DataFrame) -> pd.Series | None:
     keys["week_start_date"] = pd.to_datetime(keys["as_of_date"]).dt.normalize() + pd.Timedelta(days=1)
     truth["week_start_date"] = pd.to_datetime(truth["week_start_date"])
     merged = keys.merge(truth, on=["account_id", "week_start_date"], how="left")
-    return merged["true_churn_prob_90d"]
+    return merged[column]
 
 
 def attach_oracle(df: pd.DataFrame) -> bool:

@@ -19,6 +19,7 @@ from dagster_project.health.bands import BANDS, BandEdges
 from dagster_project.health.champion import load_champion
 from dagster_project.health.experiment import HOLDOUT
 from dagster_project.ml.snapshots import read_snapshots
+from dagster_project.ml.uplift import UpliftModel
 
 HISTORY = ["marts", "mart_account_health_history"]
 SNAPSHOTS = dg.AssetKey(["marts", "ml_account_snapshots"])
@@ -126,12 +127,14 @@ def mart_health_alerts(context: dg.AssetExecutionContext) -> dg.MaterializeResul
         dg.AssetKey(HISTORY),
         dg.AssetKey(["marts", "mart_segments"]),
         dg.AssetKey(["marts", "mart_expansion_opportunities"]),
+        dg.AssetKey(["models", "uplift_model"]),
     ],
     kinds={"duckdb", "python"},
     metadata=mart_spec_metadata("mart_account_health"),
     description="One row per active account on the newest snapshot: calibrated churn probability, 0-100 health "
     "score and band (with hysteresis), sub-scores, 7-day change, top 3 drivers in plain words, segment, "
-    "expansion score, ARR, days to renewal, model version.",
+    "expansion score, uplift score (what a playbook would take off the churn probability), ARR, days to renewal, "
+    "model version.",
 )
 def mart_account_health(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = get_settings()
@@ -145,6 +148,7 @@ def mart_account_health(context: dg.AssetExecutionContext) -> dg.MaterializeResu
             WHERE h.as_of_date = (SELECT max(as_of_date) FROM marts.mart_account_health_history)
             """
         ).df()
+    latest["uplift_score"] = _uplift_scores(settings, latest)
     latest = latest[schemas.columns("mart_account_health")]
     with connect(settings) as con:
         schemas.write_mart(con, "mart_account_health", latest)
@@ -166,3 +170,15 @@ def mart_account_health(context: dg.AssetExecutionContext) -> dg.MaterializeResu
             ),
         }
     )
+
+
+def _uplift_scores(settings, latest: pd.DataFrame) -> pd.Series:
+    """The uplift model's score of each current account; NULL without an uplift model."""
+    model = UpliftModel.load(settings.artifacts_dir / "uplift")
+    if model is None or latest.empty:
+        return pd.Series(float("nan"), index=latest.index)
+    df, _ = read_snapshots(dbt_project.manifest_path)
+    df["as_of_date"] = pd.to_datetime(df["as_of_date"])
+    current = latest[["account_id", "as_of_date"]].assign(as_of_date=lambda f: pd.to_datetime(f["as_of_date"]))
+    rows = current.merge(df, on=["account_id", "as_of_date"], how="left")
+    return pd.Series(model.predict(rows), index=latest.index)

@@ -73,7 +73,7 @@ def retrain_asset_result(context: dg.AssetExecutionContext, recipe: Recipe, mode
         context.log.warning(f"{model}: skipped. {skipped}")
         return dg.MaterializeResult(
             metadata={"skipped": True, "decision": str(skipped), "backtest_folds": 0},
-            check_results=[_trained_check(model, False, str(skipped))],
+            check_results=[trained_check(model, False, str(skipped))],
         )
     context.log.info(outcome.reason)
     challenger = outcome.challenger
@@ -92,7 +92,7 @@ def retrain_asset_result(context: dg.AssetExecutionContext, recipe: Recipe, mode
     if holdout:  # a provisional model has no holdout
         for metric in ("auc", "pr_auc", "brier", "ece"):
             metadata[f"holdout_{metric}"] = rounded(holdout[metric])
-    checks = [_trained_check(model, True, outcome.reason)]
+    checks = [trained_check(model, True, outcome.reason)]
     result = outcome.backtest
     if result is None:
         if outcome.model_kind == PROVISIONAL:
@@ -146,7 +146,7 @@ def trained_check_spec(asset: list[str]) -> dg.AssetCheckSpec:
     )
 
 
-def _trained_check(model: str, passed: bool, reason: str) -> dg.AssetCheckResult:
+def trained_check(model: str, passed: bool, reason: str) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         check_name="model_trained",
         passed=passed,
