@@ -75,3 +75,59 @@ def track_status(scored: pd.DataFrame, previous: pd.DataFrame | None, today) -> 
         out["created_date"] = pd.to_datetime(out["created_date"])
         out.loc[carried & (out["created_date"] < today), "status"] = "open"
     return out
+
+
+OPPORTUNITY_STATUSES = ("open", "won", "lost", "expired")
+
+
+def opportunity_history(scores: pd.DataFrame, labels: pd.DataFrame, today, horizon_days: int) -> pd.DataFrame:
+    """Every opportunity the scores ever opened, and how it ended.
+
+    `scores` has account_id, as_of_date, score, priority_tier, projected_arr for every snapshot
+    date; `labels` has account_id, as_of_date, expanded_within_90d, churned_within_90d. An
+    opportunity is a run of consecutive snapshot dates at Medium or High tier; it is created on the
+    run's first date. Its status reads the labels of that date: `won` when the account expanded
+    within the horizon, `lost` when it churned, `expired` when the horizon passed without either,
+    `open` while it has not.
+    """
+    frame = scores.sort_values(["account_id", "as_of_date"], kind="stable").reset_index(drop=True)
+    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
+    active = (frame["priority_tier"] != "Low").to_numpy()
+    same_account = frame["account_id"].eq(frame["account_id"].shift()).to_numpy()
+    previous_active = np.r_[False, active[:-1]] & same_account
+    frame["run"] = np.cumsum(active & ~previous_active)
+    runs = frame[active].groupby(["account_id", "run"], sort=False)
+    out = runs.agg(
+        created_date=("as_of_date", "min"),
+        last_seen_date=("as_of_date", "max"),
+        snapshots=("as_of_date", "count"),
+        score_at_creation=("score", "first"),
+        best_score=("score", "max"),
+        projected_arr_at_creation=("projected_arr", "first"),
+    ).reset_index()
+    out["priority_tier"] = np.where(out["best_score"] > 80, "High", "Medium")
+    out["tier_at_creation"] = runs["priority_tier"].first().to_numpy()
+    lab = labels[["account_id", "as_of_date", "expanded_within_90d", "churned_within_90d"]].copy()
+    lab["as_of_date"] = pd.to_datetime(lab["as_of_date"])
+    out = out.merge(lab.rename(columns={"as_of_date": "created_date"}), on=["account_id", "created_date"], how="left")
+    today = pd.Timestamp(today).normalize()
+    won = out["expanded_within_90d"].astype("boolean").fillna(False).astype(bool)
+    lost = out["churned_within_90d"].astype("boolean").fillna(False).astype(bool)
+    passed = out["created_date"] + pd.Timedelta(days=horizon_days) <= today
+    out["status"] = np.select([won, lost, passed], ["won", "lost", "expired"], "open")
+    out["horizon_end_date"] = out["created_date"] + pd.Timedelta(days=horizon_days)
+    return (
+        out.drop(columns=["run", "expanded_within_90d", "churned_within_90d"])
+        .sort_values(["created_date", "account_id"], kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def conversion_by_tier(history: pd.DataFrame) -> pd.DataFrame:
+    """Per priority tier: opportunities, won, lost, expired, open, and conversion = won / closed."""
+    counts = pd.crosstab(history["priority_tier"], history["status"]).reindex(
+        columns=OPPORTUNITY_STATUSES, fill_value=0
+    )
+    closed = counts[["won", "lost", "expired"]].sum(axis=1)
+    counts["conversion"] = (counts["won"] / closed.where(closed > 0)).astype(float)
+    return counts.reset_index()

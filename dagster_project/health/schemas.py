@@ -311,6 +311,24 @@ MARTS: dict[str, list[Column]] = {
         ("status", "VARCHAR", "new (first seen at this tier or better today), open (seen before), watch (Low tier)."),
         ("priority_tier", "VARCHAR", "High (score > 80), Medium (50-80), Low (< 50)."),
     ],
+    "mart_expansion_opportunity_history": [
+        ("account_id", "VARCHAR", "The account."),
+        ("created_date", "DATE", "First snapshot date of the run at Medium or High tier: when the opportunity opened."),
+        ("last_seen_date", "DATE", "Last snapshot date of the run."),
+        ("snapshots", "INTEGER", "Snapshot dates in the run."),
+        ("priority_tier", "VARCHAR", "High if the score went above 80 during the run, else Medium."),
+        ("tier_at_creation", "VARCHAR", "The tier on created_date."),
+        ("score_at_creation", "INTEGER", "Expansion score on created_date."),
+        ("best_score", "INTEGER", "Highest expansion score during the run."),
+        ("projected_arr_at_creation", "DOUBLE", "Projected ARR uplift on created_date (USD)."),
+        (
+            "status",
+            "VARCHAR",
+            "won (expanded within the horizon of created_date), lost (churned), expired (the horizon passed "
+            "without either), open (not yet).",
+        ),
+        ("horizon_end_date", "DATE", "created_date + the horizon: when the status is final."),
+    ],
     "mart_segments": [
         ("account_id", "VARCHAR", "The account."),
         ("segment_id", "INTEGER", "1..k, ordered by the segment's median ARR (highest first)."),

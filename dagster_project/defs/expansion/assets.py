@@ -17,6 +17,7 @@ from dagster_project.health.champion import load_champion
 from dagster_project.ml import artifacts
 from dagster_project.ml.recipe import Recipe
 from dagster_project.ml.snapshots import read_snapshots
+from dagster_project.ml.train import predict_proba
 
 EXPANSION_LABEL = "expanded_within_90d"
 
@@ -83,5 +84,48 @@ def mart_expansion_opportunities(context: dg.AssetExecutionContext) -> dg.Materi
             "top_opportunities": markdown_table(
                 top[["account_id", "score", "poc", "projected_arr", "priority_tier", "status"]]
             ),
+        }
+    )
+
+
+@dg.asset(
+    group_name="health",
+    key=["marts", "mart_expansion_opportunity_history"],
+    deps=[dg.AssetKey(["models", "expansion_model"]), dg.AssetKey(["marts", "ml_account_snapshots"])],
+    kinds={"duckdb", "python"},
+    metadata=mart_spec_metadata("mart_expansion_opportunity_history"),
+    description="Every expansion opportunity the champion's scores open over the snapshot history (a run at "
+    "Medium or High tier) and how it ended: won (expanded within the horizon), lost (churned), expired, open. "
+    "Metadata: conversion by priority tier.",
+)
+def mart_expansion_opportunity_history(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    settings = get_settings()
+    mart = "mart_expansion_opportunity_history"
+    root = settings.artifacts_dir / "expansion"
+    if artifacts.champion_version(root) is None:
+        with connect(settings) as con:
+            schemas.write_mart(con, mart, schemas.empty(mart))
+        reason = f"No expansion model in {root}: the expansion_model asset skipped training (see its metadata)."
+        return dg.MaterializeResult(metadata={"dagster/row_count": 0, "empty_because": reason})
+    model = load_champion(root, "expansion")
+    df, _ = read_snapshots(dbt_project.manifest_path)
+    poc = predict_proba(model, df)
+    scores = df[["account_id", "as_of_date"]].copy()
+    scores["score"] = expansion.expansion_score(poc, model.base_rate)
+    scores["priority_tier"] = expansion.priority_tier(scores["score"])
+    scores["projected_arr"] = expansion.projected_arr(df["arr_usd"], poc, scores["priority_tier"])
+    history = expansion.opportunity_history(
+        scores,
+        df[["account_id", "as_of_date", EXPANSION_LABEL, "churned_within_90d"]],
+        clock.now(),
+        settings.churn_horizon_days,
+    )
+    with connect(settings) as con:
+        schemas.write_mart(con, mart, history[schemas.columns(mart)])
+    return dg.MaterializeResult(
+        metadata={
+            **table_metadata(f"marts.{mart}"),
+            "conversion_by_tier": markdown_table(expansion.conversion_by_tier(history)),
+            "model_version": model.version,
         }
     )
