@@ -14,7 +14,6 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pytest
 
 from dagster_project.core.contract import TABLES
 from dagster_project.core.settings import DBT_PROJECT_DIR, REPO_ROOT

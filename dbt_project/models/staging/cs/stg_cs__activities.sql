@@ -57,7 +57,8 @@ select
     completed_at,
     case
         when completed_at is not null
-            then {{ dbt.datediff('created_at', 'completed_at', 'minute') }} / 60.0
+            then {{ dbt.datediff('created_at', 'completed_at', 'minute') }}
+                / 60.0
     end as response_hours
 
 from deduplicated
