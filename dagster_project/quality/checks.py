@@ -95,7 +95,11 @@ def outcomes_from_suite(suite: str, results: list[dict[str, Any]], key_columns: 
     outcomes = []
     for r in results:
         meta, res, kwargs = r["meta"], r["result"], r["kwargs"]
-        column = kwargs.get("column") or (",".join(kwargs["column_list"]) if "column_list" in kwargs else None)
+        column = (
+            kwargs.get("column")
+            or kwargs.get("column_A")  # a pair expectation: the column that must not precede the other
+            or (",".join(kwargs["column_list"]) if "column_list" in kwargs else None)
+        )
         failing = total = None
         examples: list[str] = []
         if "unexpected_count" in res:  # a map expectation: observed = share of rows that meet it

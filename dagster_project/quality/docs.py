@@ -51,7 +51,7 @@ def render_sla_table(sla: Sla | None = None) -> str:
         (
             "validity (no future timestamps, amounts >= 0, NPS "
             + "/".join(f"{lo:g}-{hi:g}" for cols in s.ranges.values() for lo, hi in cols.values())
-            + ", known enums, billing intervals that parse)",
+            + ", known enums, billing intervals that parse, ends not before starts)",
             f">= {_pct(s.min_valid_rate)} valid",
             "a bad required value quarantines its row with a reason; a bad optional value becomes NULL "
             "(row kept, counted); warn below the rate",

@@ -5,11 +5,11 @@ every column it arrived with, plus `quarantine_reason`, `quarantine_column` and 
 
 Only a rule on a required column of the contract moves a row: a row without its key, its account,
 its time or its amount means nothing. An unusable value in an optional, descriptive column (an
-unknown ticket priority, a billing interval that does not parse, a negative amount paid) keeps its
-row: the value becomes NULL in raw, and the value as it arrived is recorded in
-`quarantine.nulled_values` (table, key, column, original value, reason). Dropping the row instead
-would change what the row says about the account (a subscription state missing from its history
-looks like the end of the subscription).
+unknown ticket priority, a billing interval that does not parse, a negative amount paid, a CS
+activity completed before it was created) keeps its row: the value becomes NULL in raw, and the
+value as it arrived is recorded in `quarantine.nulled_values` (table, key, column, original value,
+reason). Dropping the row instead would change what the row says about the account (a subscription
+state missing from its history looks like the end of the subscription).
 `quarantine.<table>` is replaced on every load, like `raw.<table>` (an incremental load of events
 replaces both from its first day on), so per load:
 
@@ -54,6 +54,7 @@ NULLED_VALUES_COLUMNS = {
 NULL_CRITICAL_FIELD = "null_critical_field"  # completeness
 UNKNOWN_ACCOUNT = "unknown_account"  # referential integrity
 FUTURE_TIMESTAMP = "future_timestamp"  # validity
+ENDS_BEFORE_START = "ends_before_start"  # validity: an end before its start (a completion before the creation)
 NEGATIVE_AMOUNT = "negative_amount"  # validity
 OUT_OF_RANGE = "out_of_range"  # validity
 UNKNOWN_ENUM_VALUE = "unknown_enum_value"  # validity
@@ -63,6 +64,7 @@ REASON_SLA = {
     NULL_CRITICAL_FIELD: "completeness",
     UNKNOWN_ACCOUNT: "referential_integrity",
     FUTURE_TIMESTAMP: "validity",
+    ENDS_BEFORE_START: "validity",
     NEGATIVE_AMOUNT: "validity",
     OUT_OF_RANGE: "validity",
     UNKNOWN_ENUM_VALUE: "validity",
@@ -180,6 +182,9 @@ def quarantine_rules(table: RawTable, sla: Sla, now: dt.datetime) -> list[Rule]:
     rules += [
         Rule(FUTURE_TIMESTAMP, col, f"{col} > {timestamp_literal(now)}")
         for col in sla.no_future_timestamps.get(table.name, ())
+    ]
+    rules += [
+        Rule(ENDS_BEFORE_START, col, f"{col} < {start}") for col, start in sla.not_before.get(table.name, {}).items()
     ]
     rules += [Rule(NEGATIVE_AMOUNT, col, f"{col} < 0") for col in sla.non_negative.get(table.name, ())]
     rules += [

@@ -40,6 +40,7 @@ class Sla:
     no_future_timestamps: dict[str, tuple[str, ...]]
     non_negative: dict[str, tuple[str, ...]]
     ranges: dict[str, dict[str, tuple[float, float]]]
+    not_before: dict[str, dict[str, str]]  # table -> {column: the column of the row it may not precede}
     volume_table: str
     volume_column: str
     volume_max_relative_deviation: float
@@ -96,6 +97,10 @@ def load_sla(path: Path = SLA_PATH) -> Sla:
     for table, cols in (_get(v, "ranges", "validity", path) or {}).items():
         _columns_by_table({table: list(cols)}, "validity.ranges", path)
         ranges[table] = {col: (float(lo), float(hi)) for col, (lo, hi) in cols.items()}
+    not_before = {}
+    for table, pairs in (_get(v, "not_before", "validity", path) or {}).items():
+        _columns_by_table({table: [*pairs, *pairs.values()]}, "validity.not_before", path)
+        not_before[table] = {str(col): str(start) for col, start in pairs.items()}
     sla = Sla(
         min_non_null_rate=float(_get(c, "min_non_null_rate", "completeness", path)),
         max_duplicate_rate=float(_get(d, "max_duplicate_rate", "duplicates", path)),
@@ -111,6 +116,7 @@ def load_sla(path: Path = SLA_PATH) -> Sla:
         ),
         non_negative=_columns_by_table(_get(v, "non_negative", "validity", path), "validity.non_negative", path),
         ranges=ranges,
+        not_before=not_before,
         volume_table=str(_get(vol, "table", "volume", path)),
         volume_column=str(_get(vol, "column", "volume", path)),
         volume_max_relative_deviation=float(_get(vol, "max_relative_deviation", "volume", path)),

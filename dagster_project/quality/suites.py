@@ -35,6 +35,7 @@ STAGING_MODELS = {
     "invoices": "stg_billing__invoices",
     "tickets": "stg_support__tickets",
     "nps_responses": "stg_feedback__nps_responses",
+    "cs_activities": "stg_cs__activities",
 }
 STAGING_SCHEMA = "staging"
 SNAPSHOT_TABLE = "marts.ml_account_snapshots"
@@ -59,6 +60,8 @@ class ExpectationSpec:
             return self.kwargs["column"]
         if "column_list" in self.kwargs:
             return ",".join(self.kwargs["column_list"])
+        if "column_A" in self.kwargs:
+            return self.kwargs["column_A"]
         return None
 
     def meta(self) -> dict[str, Any]:
@@ -138,6 +141,23 @@ def raw_suite(table: RawTable, sla: Sla) -> SuiteSpec:
                 WARN,
                 sla.min_valid_rate,
                 ">= valid rate (not after the run time)",
+            )
+        )
+    for col, start in [(c, s) for c, s in sla.not_before.get(table.name, {}).items() if c in required]:
+        ex.append(
+            ExpectationSpec(
+                "expect_column_pair_values_a_to_be_greater_than_b",
+                {
+                    "column_A": col,
+                    "column_B": start,
+                    "or_equal": True,
+                    "ignore_row_if": "either_value_is_missing",
+                    "mostly": sla.min_valid_rate,
+                },
+                "validity",
+                WARN,
+                sla.min_valid_rate,
+                f">= valid rate (not before {start})",
             )
         )
     for col in [c for c in sla.non_negative.get(table.name, ()) if c in required]:

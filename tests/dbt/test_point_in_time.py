@@ -40,6 +40,7 @@ NEW_ROWS = {
     "invoices": "issued_at",
     "tickets": "created_at",
     "nps_responses": "responded_at",
+    "cs_activities": "created_at",
 }
 # Fields of surviving rows that were filled in later: rolled back to what was known at the cutoff.
 LATER_UPDATES = [
@@ -49,6 +50,8 @@ LATER_UPDATES = [
     "UPDATE raw.invoices SET paid_at = NULL, amount_paid = NULL, status = 'open' WHERE paid_at >= $cutoff",
     "UPDATE raw.tickets SET first_response_at = NULL WHERE first_response_at >= $cutoff",
     "UPDATE raw.tickets SET solved_at = NULL, satisfaction = NULL, status = 'open' WHERE solved_at >= $cutoff",
+    "UPDATE raw.cs_activities SET completed_at = NULL, outcome = NULL, feedback = NULL, feedback_reason = NULL "
+    "WHERE completed_at >= $cutoff",
 ]
 # Differs by construction: the truncated warehouse's newest date is AS_OF_DATE itself.
 NOT_COMPARED = ["is_current_snapshot"]

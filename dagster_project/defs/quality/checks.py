@@ -33,7 +33,8 @@ CHECK_DESCRIPTIONS = {
     "completeness": "Critical fields (required contract columns) non-null, as landed (raw + quarantined). Blocking.",
     "duplicate_keys": "Duplicate primary keys below the SLA rate; below it staging removes them. Blocking.",
     "referential_integrity": "Rows reference a known account; orphans are quarantined. Blocking.",
-    "validity": "No future timestamps, amounts >= 0, NPS 0-10, known enum values, parseable billing intervals; "
+    "validity": "No future timestamps, amounts >= 0, NPS 0-10, known enum values, parseable billing intervals, "
+    "ends not before starts; "
     "rows with a bad required value are quarantined, bad optional values are set to NULL (rows kept). Warns.",
     run.STATE_HISTORY_CHECK: "No subscription state or invoice quarantined (orphans excepted): without the row the "
     "account's history would change. Blocking.",

@@ -92,3 +92,41 @@ def test_mandatory_table_without_files_fails_and_optional_becomes_empty(con, tmp
     assert (result.rows, result.provided) == (0, False)
     cols = [r[0] for r in con.execute("DESCRIBE raw.tickets").fetchall()]
     assert cols == list(TABLES["tickets"].columns)
+
+
+@pytest.mark.parametrize("table", [t.name for t in TABLES.values() if not t.mandatory])
+def test_every_optional_table_not_brought_is_an_empty_typed_table(con, tmp_path, table):
+    result = load_table(con, TABLES[table], tmp_path)
+    assert (result.rows, result.provided, result.files) == (0, False, [])
+    described = con.execute(f"DESCRIBE raw.{table}").fetchall()
+    assert [(r[0], r[1]) for r in described] == list(TABLES[table].columns.items())
+
+
+def test_cs_activities_from_csv_with_only_the_required_columns(con, tmp_path):
+    activities = pd.DataFrame(
+        {
+            "activity_id": ["c1", "c2"],
+            "account_id": ["a1", "a2"],
+            "playbook": ["CS outreach", "in-app nudge"],
+            "created_at": ["2026-10-01 08:00:00", "2026-10-02 09:30:00"],
+            "crm_task_type": ["call", "email"],
+        }
+    )
+    _write(tmp_path, "cs_activities", activities, name="export.csv")
+    result = load_table(con, TABLES["cs_activities"], tmp_path)
+    assert (result.rows, result.provided) == (2, True)
+    assert result.missing_optional_columns == list(TABLES["cs_activities"].optional)
+    assert result.extra_columns == ["crm_task_type"]
+    row = con.execute(
+        "SELECT typeof(created_at), typeof(completed_at), alert_id, outcome FROM raw.cs_activities "
+        "WHERE activity_id = 'c2'"
+    ).fetchone()
+    assert row == ("TIMESTAMP", "TIMESTAMP", None, None)
+
+
+def test_cs_activities_without_a_required_column_names_it(con, tmp_path):
+    activities = pd.DataFrame({"activity_id": ["c1"], "account_id": ["a1"], "created_at": ["2026-10-01"]})
+    path = _write(tmp_path, "cs_activities", activities)
+    with pytest.raises(ContractError) as err:
+        load_table(con, TABLES["cs_activities"], tmp_path)
+    assert "'cs_activities'" in str(err.value) and "'playbook'" in str(err.value) and str(path) in str(err.value)
