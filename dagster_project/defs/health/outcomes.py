@@ -20,8 +20,9 @@ UPSTREAM = [
     dg.AssetKey(["marts", "mart_account_health_history"]),
     dg.AssetKey(["marts", "ml_account_snapshots"]),
     dg.AssetKey(["intermediate", "int_account_churn_dates"]),
+    dg.AssetKey(["staging", "stg_cs__activities"]),
 ]
-ACTIVITIES = ("staging", "stg_cs_activities")
+ACTIVITIES = ("staging", "stg_cs__activities")
 ACTIVITY_COLUMNS = ["activity_id", "account_id", "alert_id", "created_at", "outcome", "feedback", "feedback_reason"]
 MARTS = {
     "mart_alert_outcomes": "One row per alert: group, first action and SLA, engagement, churned / expanded / "
