@@ -196,3 +196,45 @@ def test_business_kpis_and_bands_separate_churn(pipeline_run):
     assert churned["red"] > 2 * churned["green"], churned
     meta = _materialized(result)[dg.AssetKey(["marts", "mart_business_kpis"])]
     assert "data:image/png;base64" in meta["retention_by_band"].value
+
+
+def test_alerts_are_randomized_and_every_outcome_mart_is_consistent(pipeline_run):
+    from dagster_project.health.experiment import HOLDOUT, HOLDOUT_PLAYBOOK, assign_groups
+
+    settings = get_settings()
+    with connect(read_only=True) as con:
+        alerts = con.sql("SELECT * FROM marts.mart_health_alerts").df()
+        outcomes = con.sql("SELECT * FROM marts.mart_alert_outcomes").df()
+        playbooks = con.sql("SELECT * FROM marts.mart_playbook_outcomes").df()
+        precision = con.sql("SELECT * FROM marts.mart_alert_rule_precision").df()
+        weekly = con.sql("SELECT * FROM marts.mart_cs_operations").df()
+        roi = con.sql("SELECT * FROM marts.mart_roi").df()
+        activities = con.execute("SELECT count(*) FROM staging.stg_cs__activities").fetchall()[0][0]
+    # the groups are the salted hash's, and holdout alerts name no outreach
+    expected = assign_groups(
+        alerts["account_id"],
+        alerts["alert_date"],
+        settings.holdout_share,
+        settings.holdout_salt,
+        settings.churn_horizon_days,
+    )
+    assert (alerts["treatment_group"].to_numpy() == expected).all()
+    holdout = alerts["treatment_group"] == HOLDOUT
+    assert holdout.any() and (alerts.loc[holdout, "playbook"] == HOLDOUT_PLAYBOOK).all()
+    assert alerts.groupby("episode_id")["treatment_group"].nunique().max() == 1
+    assert alerts.groupby("episode_id")["is_episode_start"].sum().eq(1).all()
+    # one outcome row per alert; holdout alerts were not worked by the simulated team
+    assert sorted(outcomes["alert_id"]) == sorted(alerts["alert_id"])
+    assert outcomes["churned_within_horizon"].notna().any()
+    if activities:
+        assert outcomes.loc[outcomes["treatment_group"] == "playbook", "actions"].sum() > 0
+        assert outcomes.loc[outcomes["treatment_group"] == HOLDOUT, "actions"].sum() == 0
+        assert weekly["sla_adherence"].notna().any()
+    total = playbooks[(playbooks["playbook"] == "all playbooks") & playbooks["cohort_month"].isna()]
+    assert len(total) == 1
+    episodes = outcomes[outcomes["is_episode_start"] & outcomes["churned_within_horizon"].notna()]
+    assert total["known_holdout"].item() == (episodes["treatment_group"] == HOLDOUT).sum()
+    assert set(playbooks["verdict"]) <= {"works", "harms", "no effect shown", "too small"}
+    assert precision.set_index("severity").loc["any alert", "alerts"] == len(alerts)
+    assert weekly["alerts"].sum() == len(alerts)
+    assert len(roi) == 1 and roi["yearly_cost_usd"].item() >= 0
