@@ -207,4 +207,25 @@ GROUND_TRUTH_COLUMNS = {
     "latent_health": "DOUBLE",
     "churn_hazard": "DOUBLE",
     "true_churn_prob_90d": "DOUBLE",
+    # the health bump a completed "CS outreach" would bring this week (the account's current problem),
+    # and P(churn in 90 days | health) - P(churn in 90 days | health + that bump)
+    "playbook_effect_health": "DOUBLE",
+    "true_uplift_90d": "DOUBLE",
+}
+# One row per alert episode of the simulated CS team: its first alert of an account in a horizon block.
+GROUND_TRUTH_EPISODES_TABLE = "cs_episodes"
+GROUND_TRUTH_EPISODES_COLUMNS = {
+    "account_id": "VARCHAR",
+    "alert_date": "DATE",
+    "horizon_block": "INTEGER",
+    "treatment_group": "VARCHAR",  # playbook / holdout
+    "playbook": "VARCHAR",
+    "worked": "BOOLEAN",
+    "treated_date": "DATE",  # the day the worked activity started, NULL if not worked
+    "outcome": "VARCHAR",
+    "true_health_effect": "DOUBLE",  # the bump applied to latent health, 0 if none
+    "true_churn_effect_90d": "DOUBLE",  # P(churn by alert_date + 90 d without it) - P(with it)
+    "churned_within_horizon": "BOOLEAN",
+    "arr_at_alert_usd": "DOUBLE",  # NULL without contracts
+    "problem_type": "VARCHAR",  # why the account was declining (simulate/cs_team.py PROBLEMS)
 }

@@ -8,12 +8,15 @@ which tables the company brings and how it churns: all seven with contracts (the
 tickets/NPS/invoices, accounts and events only, or one-off purchases (docs/simulator.md).
 
 Writes `<out>/<table>/part-NNNNN.parquet` with exactly the columns and types of
-`dagster_project.core.contract`, and `<out>/_ground_truth/account_weeks.parquet` (latent health, weekly
-churn hazard and the true 90-day churn probability per account-week, for oracle evaluation).
+`dagster_project.core.contract`, `<out>/_ground_truth/account_weeks.parquet` (latent health, weekly
+churn hazard, the true 90-day churn probability and a playbook's true uplift per account-week, for
+oracle evaluation) and `<out>/_ground_truth/cs_episodes.parquet` (the simulated CS team's alert
+episodes: group, treatment and its true effect).
 
 Stages, each with its own random stream (`config.stage_rng`), so the output depends only on the config:
 
     accounts.py   segments, firmographics, initial contract, hidden traits
+    cs_team.py    the CS team: its alerts, the holdout, capacity, cs_activities, the playbooks' effect
     health.py     latent health per account-week (baseline, random walk, onboarding, shocks) and the
                   churn model (renewal decisions taken weeks ahead, mid-term exits, payment failures)
     lifecycle.py  renewal calendar, churn, expansion and contraction, charges (or, without
@@ -28,6 +31,6 @@ Stages, each with its own random stream (`config.stage_rng`), so the output depe
 """
 
 from dagster_project.simulate.config import SimulationConfig
-from dagster_project.simulate.generator import GROUND_TRUTH_KEY, generate
+from dagster_project.simulate.generator import EPISODES_KEY, GROUND_TRUTH_KEY, generate
 
-__all__ = ["GROUND_TRUTH_KEY", "SimulationConfig", "generate"]
+__all__ = ["EPISODES_KEY", "GROUND_TRUTH_KEY", "SimulationConfig", "generate"]

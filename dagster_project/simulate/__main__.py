@@ -1,5 +1,5 @@
 """CLI: ahw simulate --accounts 500 --months 18 --seed 42 [--shape all_sources] [--end-date YYYY-MM-DD]
-[--event-volume 1.0] [--out DIR]"""
+[--event-volume 1.0] [--playbook-effect 1.0] [--out DIR]"""
 
 from __future__ import annotations
 
@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         help="multiplies product actions per active user-day, for benchmarks (default 1.0)",
     )
     parser.add_argument(
+        "--playbook-effect",
+        type=float,
+        default=1.0,
+        help="scales the true health effect of the simulated CS team's playbooks; 0: they do nothing (default 1.0)",
+    )
+    parser.add_argument(
         "--last-day-file",
         action="store_true",
         help="write the events received on the last day to their own file, like a daily delivery",
@@ -60,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         end_date=args.end_date,
         event_volume=args.event_volume,
         last_day_file=args.last_day_file,
+        playbook_effect=args.playbook_effect,
     )
     started = time.perf_counter()
     rows = generate(config, out)

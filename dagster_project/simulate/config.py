@@ -8,12 +8,13 @@ never changes the output of another, and the output only depends on the config.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
 
 from dagster_project.core import clock
+from dagster_project.core.settings import get_settings
 from dagster_project.simulate.shapes import DEFAULT_SHAPE, get_shape
 
 DAY_US = 86_400_000_000
@@ -41,6 +42,11 @@ class SimulationConfig:
     earlier) go to their own file, `events/received-<end_date>.parquet`, like a daily delivery.
     `shape` picks which raw tables the company brings and how it churns (`shapes.SHAPES`); the
     default, all_sources, is the full subscription business.
+    The simulated CS team (cs_team.py) works its own alerts; `playbook_effect` scales the health bump
+    of every completed playbook (0: the playbooks do nothing, and every other table is what a company
+    without the team would write). Its holdout uses the warehouse's settings by default (the holdout
+    share and salt, and the churn horizon as the block length), so both put an account-block in the
+    same group.
     """
 
     n_accounts: int = 500
@@ -50,6 +56,10 @@ class SimulationConfig:
     event_volume: float = 1.0
     last_day_file: bool = False
     shape: str = DEFAULT_SHAPE
+    playbook_effect: float = 1.0
+    holdout_share: float = field(default_factory=lambda: get_settings().holdout_share)
+    holdout_salt: str = field(default_factory=lambda: get_settings().holdout_salt)
+    horizon_days: int = field(default_factory=lambda: get_settings().churn_horizon_days)
 
     def __post_init__(self) -> None:
         get_shape(self.shape)  # fails loudly on an unknown shape
@@ -59,6 +69,12 @@ class SimulationConfig:
             raise ValueError(f"months must be between 1 and 120, got {self.months}")
         if not 0.1 <= self.event_volume <= 20:
             raise ValueError(f"event_volume must be between 0.1 and 20, got {self.event_volume}")
+        if not 0 <= self.playbook_effect <= 10:
+            raise ValueError(f"playbook_effect must be between 0 and 10, got {self.playbook_effect}")
+        if not 0 <= self.holdout_share <= 0.5:
+            raise ValueError(f"holdout_share must be between 0 and 0.5, got {self.holdout_share}")
+        if self.horizon_days < 1:
+            raise ValueError(f"horizon_days must be >= 1, got {self.horizon_days}")
 
 
 class Stage(IntEnum):
@@ -76,6 +92,7 @@ class Stage(IntEnum):
     FAULTS = 10
     DROPOUT = 11
     PURCHASES = 12
+    CS_TEAM = 13
 
 
 def stage_rng(seed: int, stage: Stage, *extra: int) -> np.random.Generator:

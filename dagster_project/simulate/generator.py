@@ -1,7 +1,8 @@
 """Runs the simulation stages in order and writes the landing files and the ground truth.
 
-accounts -> latent health -> contract lifecycle (renewals, churn, expansion) -> users -> invoices and
-subscription history -> tickets, NPS -> events (per chunk of accounts) -> ground truth.
+accounts -> latent health (with the CS team working its alerts) -> contract lifecycle (renewals,
+churn, expansion) -> users -> invoices and subscription history -> tickets, NPS -> CS activities ->
+events (per chunk of accounts) -> ground truth (account-weeks and CS episodes).
 """
 
 from __future__ import annotations
@@ -13,16 +14,24 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dagster_project.core.contract import GROUND_TRUTH_COLUMNS, GROUND_TRUTH_DIR, GROUND_TRUTH_TABLE, TABLES
+from dagster_project.core.contract import (
+    GROUND_TRUTH_COLUMNS,
+    GROUND_TRUTH_DIR,
+    GROUND_TRUTH_EPISODES_COLUMNS,
+    GROUND_TRUTH_EPISODES_TABLE,
+    GROUND_TRUTH_TABLE,
+    TABLES,
+)
 from dagster_project.simulate import text
 from dagster_project.simulate.accounts import accounts_table, generate_accounts
 from dagster_project.simulate.activity import EVENT_NAMES, ActivityModel, events_table, generate_events
 from dagster_project.simulate.billing import build_subscriptions, generate_invoices, invoices_table, subscriptions_table
 from dagster_project.simulate.calendar import day_factors
 from dagster_project.simulate.config import ACCOUNT_CHUNK, SimulationConfig, Stage, make_window, stage_rng
+from dagster_project.simulate.cs_team import OUTREACH, CSTeam, CSTeamModel, cs_activities_table, episodes_table
 from dagster_project.simulate.health import ChurnModel, DropoutModel, HealthModel, simulate_health
 from dagster_project.simulate.lifecycle import CHURN_RENEWAL, contract_schedule, dropout_schedule, simulate_lifecycle
-from dagster_project.simulate.oracle import dropout_ground_truth, ground_truth
+from dagster_project.simulate.oracle import dropout_ground_truth, ground_truth, playbook_churn_effect
 from dagster_project.simulate.purchases import (
     PURCHASE_EVENT_NAMES,
     PurchaseModel,
@@ -43,6 +52,8 @@ def landing_schema(table: str) -> pa.Schema:
 
 
 GROUND_TRUTH_KEY = f"{GROUND_TRUTH_DIR}/{GROUND_TRUTH_TABLE}"
+EPISODES_KEY = f"{GROUND_TRUTH_DIR}/{GROUND_TRUTH_EPISODES_TABLE}"
+_GROUND_TRUTH_SCHEMAS = {GROUND_TRUTH_KEY: GROUND_TRUTH_COLUMNS, EPISODES_KEY: GROUND_TRUTH_EPISODES_COLUMNS}
 
 
 class _Outputs:
@@ -78,7 +89,7 @@ class _Outputs:
     def emit_batch(self, table: str, batch: pa.Table, file_name: str | None = None) -> None:
         """Write one Arrow batch of a table; with file_name, to that single file of the table's folder."""
         key = f"{table}:{file_name}" if file_name else table
-        schema_columns = GROUND_TRUTH_COLUMNS if table == GROUND_TRUTH_KEY else None
+        schema_columns = _GROUND_TRUTH_SCHEMAS.get(table)
         self._writer(table, schema_columns, file_name, key)
         self.writers[key].write(batch)
 
@@ -96,8 +107,9 @@ def generate(config: SimulationConfig, out_dir: Path) -> dict[str, int]:
     """Simulate the company and write the raw tables of its shape and the ground truth under `out_dir`.
 
     Existing files of every contract table are replaced (a table the shape does not bring is
-    removed, not written). Returns rows written per table (the ground truth under the key
-    `_ground_truth/account_weeks`). Deterministic for a config with an explicit end_date.
+    removed, not written). Returns rows written per table (the ground truth under the keys
+    `_ground_truth/account_weeks` and `_ground_truth/cs_episodes`). Deterministic for a config with an
+    explicit end_date.
     """
     out_dir = Path(out_dir)
     shape = get_shape(config.shape)
@@ -107,7 +119,19 @@ def generate(config: SimulationConfig, out_dir: Path) -> dict[str, int]:
     activity_model = ActivityModel(actions_intercept=ActivityModel.actions_intercept + math.log(config.event_volume))
 
     acc = generate_accounts(config, window)
-    paths = simulate_health(acc, window, health_model, stage_rng(seed, Stage.HEALTH))
+    team_model = CSTeamModel()
+    team = CSTeam(
+        acc,
+        window,
+        team_model,
+        stage_rng(seed, Stage.CS_TEAM),
+        playbook_effect=config.playbook_effect,
+        holdout_share=config.holdout_share,
+        holdout_salt=config.holdout_salt,
+        horizon_days=config.horizon_days,
+    )
+    paths = simulate_health(acc, window, health_model, stage_rng(seed, Stage.HEALTH), team)
+    work = team.result()
     if shape.contracts:
         churn_model = ChurnModel()
         sched = contract_schedule(acc, window, churn_model)
@@ -135,6 +159,8 @@ def generate(config: SimulationConfig, out_dir: Path) -> dict[str, int]:
         traits = purchase_traits(acc, purchase_model, rng)
         purchases = generate_purchases(acc, users, window, paths, life, traits, purchase_model, rng)
         tables["invoices"] = invoices_table(purchase_invoices(acc, window, paths, purchases, rng), None, acc)
+
+    tables["cs_activities"] = cs_activities_table(work, acc, window, life.churn_day)
 
     # Only now, with everything but the events simulated, replace the old files of these tables.
     clear_folders(out_dir, [*TABLES, GROUND_TRUTH_DIR])
@@ -176,19 +202,23 @@ def generate(config: SimulationConfig, out_dir: Path) -> dict[str, int]:
         landing.emit_batch("events", batch)
         n_events += len(ev)
 
+    # After the events: written before them, it changes the byte layout (not the values) of the events'
+    # files, and with playbook_effect 0 every other file must stay what a company without the team writes.
+    if "cs_activities" in shape.tables:
+        landing.emit("cs_activities", tables["cs_activities"])
+
+    # What a completed "CS outreach" would bring each account-week, for the uplift ground truth.
+    outreach_delta = np.array(team_model.effect[OUTREACH])[work.problem] * config.playbook_effect
+    oracle_shape: dict = {}
     if shape.contracts:
-        gt = ground_truth(acc, window, paths, sched, life, health_model, churn_model)
+        gt = ground_truth(acc, window, paths, sched, life, health_model, churn_model, playbook_delta=outreach_delta)
     else:
+        oracle_shape = {
+            "silence_days": 0 if shape.purchases else ACTIVITY_CHURN_DAYS,
+            "purchases": (traits, purchase_model) if shape.purchases else None,
+        }
         gt = dropout_ground_truth(
-            acc,
-            window,
-            paths,
-            sched,
-            life,
-            health_model,
-            churn_model,
-            silence_days=0 if shape.purchases else ACTIVITY_CHURN_DAYS,
-            purchases=(traits, purchase_model) if shape.purchases else None,
+            acc, window, paths, sched, life, health_model, churn_model, playbook_delta=outreach_delta, **oracle_shape
         )
     week_start = np.datetime64(window.start_date, "D") + 7 * gt["week"]
     landing.emit(
@@ -199,8 +229,23 @@ def generate(config: SimulationConfig, out_dir: Path) -> dict[str, int]:
             "latent_health": gt["latent_health"],
             "churn_hazard": gt["churn_hazard"],
             "true_churn_prob_90d": gt["true_churn_prob_90d"],
+            "playbook_effect_health": gt["playbook_effect_health"],
+            "true_uplift_90d": gt["true_uplift_90d"],
         },
         schema_columns=GROUND_TRUTH_COLUMNS,
         file_name=f"{GROUND_TRUTH_TABLE}.parquet",
+    )
+
+    def churn_effect(acct: np.ndarray, week: np.ndarray, delta: np.ndarray, horizon: np.ndarray) -> np.ndarray:
+        return playbook_churn_effect(
+            acct, week, delta, horizon, acc, paths, sched, life, health_model, churn_model, **oracle_shape
+        )
+
+    arr_usd = 12 * acc.mrr(life.plan_w, life.seats_w, np.arange(acc.n)[:, None]) if shape.contracts else None
+    landing.emit(
+        EPISODES_KEY,
+        episodes_table(work, acc, window, life.churn_day, arr_usd, churn_effect, config.horizon_days),
+        schema_columns=GROUND_TRUTH_EPISODES_COLUMNS,
+        file_name=f"{GROUND_TRUTH_EPISODES_TABLE}.parquet",
     )
     return landing.close()

@@ -15,11 +15,15 @@ probabilities in `oracle.py`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dagster_project.simulate.accounts import Accounts
 from dagster_project.simulate.config import Window
+
+if TYPE_CHECKING:
+    from dagster_project.simulate.cs_team import CSTeam
 
 SHOCK_KINDS = ("champion_left", "integration_failed", "outage")
 
@@ -113,8 +117,14 @@ class HealthPaths:
     outage_days: np.ndarray  # simulation days of product-wide outages
 
 
-def simulate_health(acc: Accounts, window: Window, model: HealthModel, rng: np.random.Generator) -> HealthPaths:
-    """Simulate health week by week for all accounts at once (the loop is over weeks only)."""
+def simulate_health(
+    acc: Accounts, window: Window, model: HealthModel, rng: np.random.Generator, team: CSTeam | None = None
+) -> HealthPaths:
+    """Simulate health week by week for all accounts at once (the loop is over weeks only).
+
+    With a `team` (cs_team.py), the CS team sees each week's health and the bumps of the playbooks it
+    completes that week are added to the health of the next; it draws from its own random stream.
+    """
     n, n_weeks = acc.n, window.n_weeks
     start_week = np.maximum(acc.created_day, 0) // 7
 
@@ -156,6 +166,8 @@ def simulate_health(acc: Accounts, window: Window, model: HealthModel, rng: np.r
             shocks.append((idx, np.full(idx.size, t), day, k))
         eps = rng.normal(size=n)
         cur = cur + model.reversion * (acc.health_baseline - cur) + model.noise_sd * eps - drop
+        if team is not None:
+            cur = cur + team.step(t, h[:, t], kind)
 
     if shocks:
         cat = [np.concatenate(parts) for parts in zip(*shocks)]

@@ -51,17 +51,20 @@ def ground_truth(
     health: HealthModel,
     churn: ChurnModel,
     horizon_days: int = 90,
+    playbook_delta: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Rows of the ground-truth table: one per account-week in which the account is a customer."""
+    """Rows of the ground-truth table: one per account-week in which the account is a customer.
+
+    `playbook_delta` (n, n_weeks) is the health bump a playbook would bring each account-week; the
+    uplift is P(churn within the horizon | h) - P(churn within the horizon | h + delta).
+    """
     acct, week = np.nonzero(life.alive)
     h0 = paths.h[acct, week]
-    p90 = np.empty(acct.size)
-    kernel = _transition_probs((1 - health.reversion) * GRID, health).astype(DTYPE)  # (G, G)
-    for lo in range(0, acct.size, BATCH):
-        sl = slice(lo, lo + BATCH)
-        p90[sl] = _churn_within(acct[sl], week[sl], h0[sl], acc, sched, health, churn, kernel, horizon_days)
+    p90 = churn_probability(acct, week, h0, acc, sched, health, churn, horizon_days)
     # Accounts whose churn is already decided (notice given, or canceled for non-payment): known.
     decided = life.committed_at_start[acct, week]
+    delta = _row_delta(playbook_delta, acct, week, ~decided)
+    uplift = _uplift(p90, acct, week, h0, delta, acc, sched, health, churn, horizon_days)
     p90 = np.where(decided, (life.churn_day[acct] - 7 * week < horizon_days).astype(float), p90)
     return {
         "acct": acct,
@@ -69,6 +72,8 @@ def ground_truth(
         "latent_health": h0,
         "churn_hazard": life.hazard[acct, week],
         "true_churn_prob_90d": np.clip(p90, 0.0, 1.0),
+        "playbook_effect_health": delta,
+        "true_uplift_90d": uplift,
     }
 
 
@@ -83,6 +88,7 @@ def dropout_ground_truth(
     horizon_days: int = 90,
     silence_days: int = 0,
     purchases: tuple[PurchaseTraits, PurchaseModel] | None = None,
+    playbook_delta: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Ground truth of a company without contracts, whose accounts drop out (`DropoutModel`).
 
@@ -96,29 +102,122 @@ def dropout_ground_truth(
       silence, so the label counts dropouts in the first `horizon_days - silence_days` days. Not
       modelled: the hours to days between the last event and the dropout, and silences of accounts
       that have not dropped out (rare: see docs/simulator.md).
+
+    `playbook_delta` as in `ground_truth` (no uplift once dropped out).
     """
     started = np.arange(window.n_weeks)[None, :] >= paths.start_week[:, None]
     acct, week = np.nonzero(started)
     h0 = paths.h[acct, week]
     gone = life.churn_day[acct] < 7 * week
-    kernel = _transition_probs((1 - health.reversion) * GRID, health).astype(DTYPE)
     p = np.ones(acct.size)
     rows = np.flatnonzero(~gone)
-    for lo in range(0, rows.size, BATCH):
-        r = rows[lo : lo + BATCH]
-        if purchases is None:
-            p[r] = _churn_within(
-                acct[r], week[r], h0[r], acc, sched, health, churn, kernel, horizon_days - silence_days
-            )
-        else:
-            p[r] = _no_purchase_within(acct[r], week[r], h0[r], acc, sched, churn, kernel, horizon_days, *purchases)
+    shape = dict(silence_days=silence_days, purchases=purchases)
+    p[rows] = churn_probability(acct[rows], week[rows], h0[rows], acc, sched, health, churn, horizon_days, **shape)
+    delta = _row_delta(playbook_delta, acct, week, ~gone)
+    uplift = _uplift(p, acct, week, h0, delta, acc, sched, health, churn, horizon_days, **shape)
     return {
         "acct": acct,
         "week": week,
         "latent_health": h0,
         "churn_hazard": np.where(gone, 0.0, life.hazard[acct, week]),
         "true_churn_prob_90d": np.clip(p, 0.0, 1.0),
+        "playbook_effect_health": delta,
+        "true_uplift_90d": uplift,
     }
+
+
+def churn_probability(
+    acct: np.ndarray,
+    week: np.ndarray,
+    h0: np.ndarray,
+    acc: Accounts,
+    sched: Schedule,
+    health: HealthModel,
+    churn: ChurnModel,
+    horizon_days: int,
+    silence_days: int = 0,
+    purchases: tuple[PurchaseTraits, PurchaseModel] | None = None,
+) -> np.ndarray:
+    """P(the shape's churn label within `horizon_days` of the week's start | latent health h0 then),
+    for account-weeks whose churn is not decided yet; the labels as in `dropout_ground_truth`."""
+    kernel = _transition_probs((1 - health.reversion) * GRID, health).astype(DTYPE)  # (G, G)
+    p = np.empty(acct.size)
+    for lo in range(0, acct.size, BATCH):
+        sl = slice(lo, lo + BATCH)
+        if purchases is None:
+            p[sl] = _churn_within(
+                acct[sl], week[sl], h0[sl], acc, sched, health, churn, kernel, horizon_days - silence_days
+            )
+        else:
+            p[sl] = _no_purchase_within(acct[sl], week[sl], h0[sl], acc, sched, churn, kernel, horizon_days, *purchases)
+    return p
+
+
+def playbook_churn_effect(
+    acct: np.ndarray,
+    week: np.ndarray,
+    delta: np.ndarray,
+    horizon_days: np.ndarray,
+    acc: Accounts,
+    paths: HealthPaths,
+    sched: Schedule,
+    life: Lifecycle,
+    health: HealthModel,
+    churn: ChurnModel,
+    silence_days: int = 0,
+    purchases: tuple[PurchaseTraits, PurchaseModel] | None = None,
+) -> np.ndarray:
+    """P(churn label within the horizon | health without the bump) - P(... | health with it).
+
+    Evaluated at `week`, the first week whose starting health holds the bump `delta`, over the
+    `horizon_days` (per row) from that week's start; 0 where the bump is 0, the horizon has passed,
+    or the account's churn is already decided (or it is gone) by then.
+    """
+    out = np.zeros(acct.size)
+    inside = week < paths.h.shape[1]
+    wk = np.minimum(week, paths.h.shape[1] - 1)
+    open_ = inside & life.alive[acct, wk] & ~life.committed_at_start[acct, wk]
+    todo = open_ & (delta > 0) & (horizon_days - silence_days > 0)
+    shape = dict(silence_days=silence_days, purchases=purchases)
+    for horizon in np.unique(horizon_days[todo]):
+        r = np.flatnonzero(todo & (horizon_days == horizon))
+        h = paths.h[acct[r], week[r]]
+        args = (acc, sched, health, churn, int(horizon))
+        without = churn_probability(acct[r], week[r], h - delta[r], *args, **shape)
+        with_ = churn_probability(acct[r], week[r], h, *args, **shape)
+        out[r] = np.clip(without, 0, 1) - np.clip(with_, 0, 1)
+    return out
+
+
+def _row_delta(playbook_delta: np.ndarray | None, acct: np.ndarray, week: np.ndarray, open_: np.ndarray) -> np.ndarray:
+    """The playbook bump of each row; 0 where the outcome is already settled."""
+    if playbook_delta is None:
+        return np.zeros(acct.size)
+    return np.where(open_, playbook_delta[acct, week], 0.0)
+
+
+def _uplift(
+    p: np.ndarray,
+    acct: np.ndarray,
+    week: np.ndarray,
+    h0: np.ndarray,
+    delta: np.ndarray,
+    acc: Accounts,
+    sched: Schedule,
+    health: HealthModel,
+    churn: ChurnModel,
+    horizon_days: int,
+    **shape,
+) -> np.ndarray:
+    """P(label | h0) - P(label | h0 + delta) for the rows with a bump (the others: 0)."""
+    uplift = np.zeros(acct.size)
+    r = np.flatnonzero(delta > 0)
+    if r.size:
+        shifted = churn_probability(
+            acct[r], week[r], h0[r] + delta[r], acc, sched, health, churn, horizon_days, **shape
+        )
+        uplift[r] = np.clip(p[r], 0, 1) - np.clip(shifted, 0, 1)
+    return uplift
 
 
 def _no_purchase_within(

@@ -3,7 +3,7 @@
 A real company brings what it has. The same simulated company (accounts, latent health, users,
 product usage) is written in one of these shapes:
 
-    all_sources              every table; subscriptions with contracts (the default)
+    all_sources              every table; subscriptions with contracts and the CS team's activities (the default)
     no_tickets_nps_invoices  accounts, users, events, subscriptions: contracts, no support or billing data
     accounts_events          accounts and events only: a usage product without contracts
     purchases                accounts, users, events and invoices of one-off purchases, no subscriptions
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 # counts an account as churned. The usage shape's oracle assumes it.
 ACTIVITY_CHURN_DAYS = 30
 
-ALL_TABLES = ("accounts", "users", "events", "subscriptions", "invoices", "tickets", "nps_responses")
+ALL_TABLES = ("accounts", "users", "events", "subscriptions", "invoices", "tickets", "nps_responses", "cs_activities")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ ARROW_TYPES = {
     "INTEGER": pa.int32(),
     "DOUBLE": pa.float64(),
     "DATE": pa.date32(),
+    "BOOLEAN": pa.bool_(),
 }
 MAX_ROWS_PER_FILE = 20_000_000
 

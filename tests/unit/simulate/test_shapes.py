@@ -13,7 +13,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from dagster_project.core.contract import GROUND_TRUTH_DIR, GROUND_TRUTH_TABLE, TABLES
-from dagster_project.simulate import GROUND_TRUTH_KEY, SimulationConfig, generate
+from dagster_project.simulate import EPISODES_KEY, GROUND_TRUTH_KEY, SimulationConfig, generate
 from dagster_project.simulate.__main__ import main
 from dagster_project.simulate.config import make_window
 from dagster_project.simulate.purchases import ORDER_EVENT
@@ -22,13 +22,23 @@ from dagster_project.simulate.shapes import ACTIVITY_CHURN_DAYS, SHAPES
 END = dt.date(2026, 3, 15)
 CUTOFF = pd.Timestamp(END) + pd.Timedelta(days=1)
 EXPECTED_TABLES = {
-    "all_sources": {"accounts", "users", "events", "subscriptions", "invoices", "tickets", "nps_responses"},
+    "all_sources": {
+        "accounts",
+        "users",
+        "events",
+        "subscriptions",
+        "invoices",
+        "tickets",
+        "nps_responses",
+        "cs_activities",
+    },
     "no_tickets_nps_invoices": {"accounts", "users", "events", "subscriptions"},
     "accounts_events": {"accounts", "events"},
     "purchases": {"accounts", "users", "events", "invoices"},
 }
 # Content fingerprints of the default company (60 accounts, 6 months, seed 7, ending END), taken
-# before the shapes existed: the default shape must keep producing exactly this data.
+# before the shapes existed: the default shape must keep producing exactly this data when its CS
+# team's playbooks do nothing (playbook_effect 0; _ground_truth: the columns account_weeks had then).
 DEFAULT_FINGERPRINTS = {
     "_ground_truth": "5f1a261f163126b2",
     "accounts": "eb357252c84619d0",
@@ -45,9 +55,9 @@ def _config(shape: str, **kw) -> SimulationConfig:
     return SimulationConfig(**{"n_accounts": 60, "months": 6, "seed": 7, "end_date": END, "shape": shape, **kw})
 
 
-def _fingerprint(folder: Path) -> str:
+def _fingerprint(folder: Path, columns: list[str] | None = None) -> str:
     """Hash of a table's rows (floats rounded, so last-bit differences between CPUs do not count)."""
-    df = pd.read_parquet(folder)
+    df = pd.read_parquet(folder, columns=columns)
     floats = df.select_dtypes("float").columns
     df[floats] = df[floats].round(6)
     return hashlib.sha256(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()).hexdigest()[:16]
@@ -75,7 +85,7 @@ def test_every_shape_is_named_in_this_test():
 @pytest.mark.parametrize("shape", list(EXPECTED_TABLES))
 def test_each_shape_writes_exactly_its_tables(companies, shape):
     out, rows = companies[shape]
-    assert set(rows) == EXPECTED_TABLES[shape] | {GROUND_TRUTH_KEY}
+    assert set(rows) == EXPECTED_TABLES[shape] | {GROUND_TRUTH_KEY, EPISODES_KEY}
     written = {p.name for p in out.iterdir() if p.is_dir()}
     assert written == EXPECTED_TABLES[shape] | {GROUND_TRUTH_DIR}
     tables = _tables(out)
@@ -93,16 +103,24 @@ def test_a_shape_removes_the_tables_it_does_not_bring(tmp_path):
 
 
 def test_default_shape_is_the_company_it_always_was(companies, tmp_path):
-    out, _ = companies["all_sources"]
     assert SimulationConfig().shape == "all_sources"
-    assert {p.name: _fingerprint(p) for p in out.iterdir() if p.is_dir()} == DEFAULT_FINGERPRINTS
+    inert = tmp_path / "inert"
+    generate(_config("all_sources", playbook_effect=0.0), inert)
+    found = {p.name: _fingerprint(p) for p in inert.iterdir() if p.is_dir() and p.name in DEFAULT_FINGERPRINTS}
+    found[GROUND_TRUTH_DIR] = _fingerprint(
+        inert / GROUND_TRUTH_DIR / f"{GROUND_TRUTH_TABLE}.parquet",
+        ["account_id", "week_start_date", "latent_health", "churn_hazard", "true_churn_prob_90d"],
+    )
+    assert found == DEFAULT_FINGERPRINTS
     # ... and without naming the shape, the same files with the same rows.
-    generate(SimulationConfig(n_accounts=60, months=6, seed=7, end_date=END), tmp_path)
-    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == sorted(
+    out, _ = companies["all_sources"]
+    default = tmp_path / "default"
+    generate(SimulationConfig(n_accounts=60, months=6, seed=7, end_date=END), default)
+    assert sorted(p.relative_to(default) for p in default.rglob("*")) == sorted(
         p.relative_to(out) for p in out.rglob("*")
     )
     for name, df in _tables(out).items():
-        pd.testing.assert_frame_equal(_tables(tmp_path)[name], df, obj=name)
+        pd.testing.assert_frame_equal(_tables(default)[name], df, obj=name)
 
 
 @pytest.mark.parametrize("shape", ["no_tickets_nps_invoices", "accounts_events", "purchases"])

@@ -3,6 +3,7 @@ structure the churn model relies on (health drives usage and churn; nothing happ
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -12,14 +13,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from dagster_project.core.contract import GROUND_TRUTH_COLUMNS, GROUND_TRUTH_DIR, GROUND_TRUTH_TABLE, TABLES
-from dagster_project.simulate import GROUND_TRUTH_KEY, SimulationConfig, generate
+from dagster_project.simulate import EPISODES_KEY, GROUND_TRUTH_KEY, SimulationConfig, generate
 from dagster_project.simulate.__main__ import main
 from dagster_project.simulate.activity import EVENT_NAMES
 from dagster_project.simulate.config import make_window
 from dagster_project.simulate.writer import ARROW_TYPES
 
 END = dt.date(2026, 3, 15)
-CONFIG = SimulationConfig(n_accounts=60, months=6, seed=7, end_date=END)
+# The company these checks were written against: its CS team works alerts, but the playbooks do
+# nothing (their effects are tested in test_cs_team.py).
+CONFIG = SimulationConfig(n_accounts=60, months=6, seed=7, end_date=END, playbook_effect=0.0)
 CUTOFF = pd.Timestamp(END) + pd.Timedelta(days=1)
 
 
@@ -54,13 +57,13 @@ def test_same_config_gives_identical_tables_and_another_seed_does_not(landing, t
         pd.testing.assert_frame_equal(df, tables[name], obj=name)
 
     other = tmp_path / "other"
-    generate(SimulationConfig(n_accounts=60, months=6, seed=8, end_date=END), other)
+    generate(dataclasses.replace(CONFIG, seed=8), other)
     assert not _read(other)["events"].equals(tables["events"])
 
 
 def test_returns_rows_per_table(landing, tables):
     _, rows = landing
-    assert set(rows) == {*TABLES, GROUND_TRUTH_KEY}
+    assert set(rows) == {*TABLES, GROUND_TRUTH_KEY, EPISODES_KEY}
     for name in TABLES:
         assert rows[name] == len(tables[name]) > 0, name
     assert rows[GROUND_TRUTH_KEY] == len(tables["ground_truth"])
@@ -136,6 +139,7 @@ def test_nothing_happens_after_churn_or_outside_a_users_life(tables, churn_at):
         ("nps_responses", "responded_at"),
         ("invoices", "issued_at"),
         ("users", "created_at"),
+        ("cs_activities", "created_at"),
     ]:
         df = tables[name].merge(churn_at.rename("churn_at"), left_on="account_id", right_index=True)
         assert (df[column] < df.churn_at).all(), name
@@ -242,7 +246,7 @@ def test_cli_replaces_the_tables_it_writes_and_nothing_else(tmp_path, capsys):
 def test_event_volume_scales_the_events_and_nothing_the_health_drives(landing, tables, tmp_path):
     """The benchmark knob: more product actions per active user-day, same company otherwise."""
     out = tmp_path / "busy"
-    rows = generate(SimulationConfig(n_accounts=60, months=6, seed=7, end_date=END, event_volume=3.0), out)
+    rows = generate(dataclasses.replace(CONFIG, event_volume=3.0), out)
     busy = _read(out)
     assert rows["events"] > 1.8 * landing[1]["events"]
     for name in ("accounts", "users", "subscriptions", "invoices", "ground_truth"):
@@ -253,7 +257,7 @@ def test_event_volume_scales_the_events_and_nothing_the_health_drives(landing, t
 
 def test_last_day_file_holds_the_events_received_on_the_last_day(landing, tables, tmp_path):
     out = tmp_path / "delivery"
-    rows = generate(SimulationConfig(n_accounts=60, months=6, seed=7, end_date=END, last_day_file=True), out)
+    rows = generate(dataclasses.replace(CONFIG, last_day_file=True), out)
     delivery = pd.read_parquet(out / "events" / f"received-{END}.parquet")
     history = pd.concat([pd.read_parquet(p) for p in sorted((out / "events").glob("part-*.parquet"))])
     assert rows["events"] == landing[1]["events"] == len(delivery) + len(history)
