@@ -102,7 +102,7 @@ def report(settings: Settings, limit: int = 10) -> None:
 
 def _delegated() -> dict[str, tuple[str, Callable[[list[str]], object]]]:
     """Subcommands with their own options, parsed by the module that implements them."""
-    from dagster_project.cli import bench, evaluate
+    from dagster_project.cli import bench, evaluate, experiment
     from dagster_project.ingest import landing
     from dagster_project.quality import docs as sla_docs
     from dagster_project.quality import run as checks
@@ -115,6 +115,10 @@ def _delegated() -> dict[str, tuple[str, Callable[[list[str]], object]]]:
         "simulate": ("write a simulated company's landing files", simulate.main),
         "evaluate": ("walk-forward backtest: model vs baselines vs oracle, with the targets", evaluate.main),
         "bench": ("benchmark the pipeline at a named scale", bench.main),
+        "experiment": (
+            "does the playbook-vs-holdout comparison find the simulated effect? over many seeds",
+            experiment.main,
+        ),
         "checks": ("run one group of data-quality checks against the warehouse", checks.main),
         "suites": ("regenerate the Great Expectations suites from the SLA file", suites.main),
         "sla-docs": ("rewrite the SLA table in docs/data_quality.md", sla_docs.main),

@@ -55,7 +55,7 @@ class Settings:
     # The event names that count as activity for the activity and dormancy definitions and the
     # recency features (empty: every event), e.g. order_placed for a purchase-style product.
     qualifying_events: tuple[str, ...] = ()
-    # The randomized holdout of alerts (dagster_project/health/experiment.py): the share of
+    # The randomized holdout of alerts (dagster_project/core/holdout.py): the share of
     # account-horizons that get no outreach (0 turns it off) and the salt of their hash.
     holdout_share: float = 0.10
     holdout_salt: str = "ahw-holdout"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dagster_project.health.experiment import HOLDOUT, PLAYBOOK
+from dagster_project.core.holdout import HOLDOUT, PLAYBOOK
 from dagster_project.health.outcomes import ALL_PLAYBOOKS
 
 

@@ -1,7 +1,7 @@
 """Did the playbooks work? Alert outcomes, playbook effects against the holdout, rule precision.
 
 The unit of the experiment is an **episode**: an account over one horizon block
-(`health.experiment`), entered by its first alert in the block. The episode's group is the
+(`core.holdout`), entered by its first alert in the block. The episode's group is the
 block's group, its playbook the one the rule of that first alert names (withheld in the holdout),
 and its outcome the churn label of the alert's date: did the account churn within the horizon
 (`ml_account_snapshots.churned_within_90d`, NULL while censored)? Comparing the churn of playbook
@@ -23,7 +23,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from dagster_project.health.experiment import HOLDOUT, HOLDOUT_PLAYBOOK, PLAYBOOK, assign_groups, horizon_block
+from dagster_project.core.holdout import HOLDOUT, HOLDOUT_PLAYBOOK, PLAYBOOK, assign_groups, horizon_block
 
 ENGAGED_OUTCOMES = ("completed", "escalated")
 ALL_PLAYBOOKS = "all playbooks"
@@ -34,7 +34,7 @@ MIN_EPISODES = 10  # per group, with a known outcome: below that a comparison sa
 def assign_alert_groups(alerts: pd.DataFrame, share: float, salt: str, horizon_days: int) -> pd.DataFrame:
     """The alerts with their experiment columns.
 
-    - `treatment_group`: playbook or holdout (the account's horizon block, `health.experiment`);
+    - `treatment_group`: playbook or holdout (the account's horizon block, `core.holdout`);
     - `rule_playbook`: the playbook the alert rule names; `playbook` says "holdout: no outreach"
       for a holdout alert, so a CS tool reading the mart does not act on it;
     - `horizon_block`, `episode_id` (account:block) and `is_episode_start` (the block's first alert).

@@ -57,7 +57,7 @@ _SCORE = [
     ),
 ]
 
-# The randomized holdout (health/experiment.py, health/outcomes.py): on every alert.
+# The randomized holdout (core/holdout.py, health/outcomes.py): on every alert.
 _EXPERIMENT = [
     ("treatment_group", "VARCHAR", "playbook or holdout (no outreach): the group of the account's horizon block."),
     ("rule_playbook", "VARCHAR", "The playbook the alert rule names (withheld from holdout alerts)."),

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dagster_project.health.experiment import HOLDOUT, PLAYBOOK
+from dagster_project.core.holdout import HOLDOUT, PLAYBOOK
 from dagster_project.ml.dataset import NothingToLearn
 from dagster_project.ml.linear import LinearModel, fit_linear
 

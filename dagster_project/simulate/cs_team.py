@@ -7,7 +7,7 @@ minor -> in-app nudge, moderate -> CS outreach, major -> technical remediation +
 prioritization. An account raises at most one alert per `cooldown_weeks`.
 
 Every alert's account-horizon block is in the playbook group or the holdout, by the same salted hash
-as the warehouse (`holdout_group` mirrors health/experiment.py's `assign_groups`; a unit test keeps
+as the warehouse (`holdout_group` calls core/holdout.py's `assign_groups`; a unit test keeps
 the two equal). Holdout alerts get no outreach. The team has a weekly capacity (actions per 100
 accounts); it works the most severe alerts first, lets the rest wait one week and then drops them,
 so in busy weeks some alerts are never worked. It works at most one alert per account and block.
@@ -23,8 +23,6 @@ paths are exactly those of a company without the team (its draws come from its o
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 from scipy.special import ndtri
 
+from dagster_project.core.holdout import HOLDOUT, assign_groups, horizon_block
 from dagster_project.simulate import text
 from dagster_project.simulate.accounts import Accounts
 from dagster_project.simulate.config import DAY_US, HOUR_US, Window
@@ -47,8 +46,7 @@ FEEDBACK = ("useful", "not_useful")
 USEFUL_REASONS = ("customer re-engaged", "renewal call booked", "fixed the blocker", "found a new champion")
 NOT_USEFUL_REASONS = ("account was not at risk", "customer already knew", "budget decision, not product")
 
-# The warehouse's holdout (health/experiment.py): blocks of horizon_days from this Monday.
-BLOCK_ORIGIN = dt.date(2000, 1, 3)
+# The warehouse's holdout (core/holdout.py): blocks of horizon_days from this Monday.
 
 
 @dataclass(frozen=True)
@@ -88,19 +86,10 @@ class CSTeamModel:
 
 
 def holdout_group(account_ids: np.ndarray, dates: np.ndarray, share: float, salt: str, horizon_days: int) -> tuple:
-    """(is_holdout, block) per alert: the warehouse's salted account-block hash (health/experiment.py).
-
-    `dates` are numpy datetime64[D]. Mirrors `assign_groups` so the simulated team and the warehouse
-    put every account-block in the same group.
-    """
-    days = (np.asarray(dates, dtype="datetime64[D]") - np.datetime64(BLOCK_ORIGIN, "D")).astype(np.int64)
-    blocks = days // horizon_days
-    holdout = np.zeros(len(blocks), dtype=bool)
-    if share > 0:
-        for i, (account, block) in enumerate(zip(account_ids, blocks.tolist())):
-            digest = hashlib.sha256(f"{salt}|{account}|{int(block)}".encode()).digest()
-            holdout[i] = int.from_bytes(digest[:8], "big") / 2.0**64 < share
-    return holdout, blocks
+    """(is_holdout, block) per alert: the warehouse's own salted account-block hash (core/holdout.py),
+    so the simulated team and the warehouse put every account-block in the same group."""
+    groups = assign_groups(account_ids, np.asarray(dates, dtype="datetime64[D]"), share, salt, horizon_days)
+    return groups == HOLDOUT, horizon_block(np.asarray(dates, dtype="datetime64[D]"), horizon_days)
 
 
 @dataclass

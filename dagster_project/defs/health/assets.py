@@ -10,6 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from dagster_project.core import clock
+from dagster_project.core.holdout import HOLDOUT
 from dagster_project.core.settings import get_settings
 from dagster_project.core.warehouse import connect
 from dagster_project.defs.metadata import mart_spec_metadata, table_metadata
@@ -17,7 +18,6 @@ from dagster_project.defs.transform.project import dbt_project
 from dagster_project.health import alerts, history, outcomes, schemas, score
 from dagster_project.health.bands import BANDS, BandEdges
 from dagster_project.health.champion import load_champion
-from dagster_project.health.experiment import HOLDOUT
 from dagster_project.ml.snapshots import read_snapshots
 from dagster_project.ml.uplift import UpliftModel
 

@@ -199,7 +199,7 @@ def test_business_kpis_and_bands_separate_churn(pipeline_run):
 
 
 def test_alerts_are_randomized_and_every_outcome_mart_is_consistent(pipeline_run):
-    from dagster_project.health.experiment import HOLDOUT, HOLDOUT_PLAYBOOK, assign_groups
+    from dagster_project.core.holdout import HOLDOUT, HOLDOUT_PLAYBOOK, assign_groups
 
     settings = get_settings()
     with connect(read_only=True) as con:

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dagster_project.core.holdout import HOLDOUT, HOLDOUT_PLAYBOOK, PLAYBOOK, assign_groups
 from dagster_project.health import outcomes as oc
-from dagster_project.health.experiment import HOLDOUT, HOLDOUT_PLAYBOOK, PLAYBOOK, assign_groups
 from dagster_project.health.operations import CostInputs, roi, weekly_operations
 
 NOW = pd.Timestamp("2026-06-01")

@@ -19,7 +19,7 @@ from dagster_project.core.contract import (
     GROUND_TRUTH_TABLE,
     TABLES,
 )
-from dagster_project.health.experiment import HOLDOUT, assign_groups
+from dagster_project.core.holdout import HOLDOUT, assign_groups
 from dagster_project.simulate import SimulationConfig, generate
 from dagster_project.simulate.__main__ import main
 from dagster_project.simulate.accounts import generate_accounts
