@@ -91,6 +91,18 @@ def report(settings: Settings, limit: int = 10) -> None:
         n_accounts, scored_at, version = con.execute(
             "SELECT count(*), max(scored_at), max(model_version) FROM marts.mart_account_health"
         ).fetchall()[0]
+        worked = (
+            con.execute(
+                """
+                SELECT known_playbook, known_holdout, churn_rate_playbook, churn_rate_holdout,
+                       churn_difference, churn_difference_low, churn_difference_high, verdict
+                FROM marts.mart_playbook_outcomes
+                WHERE playbook = 'all playbooks' AND cohort_month IS NULL
+                """
+            ).fetchall()
+            if "mart_playbook_outcomes" in marts
+            else []
+        )
     print(f"\nWarehouse: {settings.duckdb_path}")
     print(f"Marts (schema 'marts'): {', '.join(marts)}")
     print(f"Scored {n_accounts} active accounts with model {version} at {scored_at}.")
@@ -98,6 +110,16 @@ def report(settings: Settings, limit: int = 10) -> None:
     print(f"{'account_id':<14} {'score':>5} {'band':<7} {'p(churn)':>8}  top driver")
     for account_id, score, band, p, driver in top:
         print(f"{account_id:<14} {score:>5} {band:<7} {p:>8.3f}  {driver or ''}")
+    if worked:
+        n_p, n_h, rate_p, rate_h, diff, low, high, verdict = worked[0]
+        print("\nDid the playbooks work? (alert episodes whose horizon has passed)")
+        if rate_p is None or rate_h is None:
+            print(f"  {n_p} playbook and {n_h} holdout episodes: {verdict}.")
+        else:
+            print(
+                f"  churn {rate_p:.1%} with a playbook ({n_p} episodes) vs {rate_h:.1%} in the holdout ({n_h}): "
+                f"{diff:+.1%} [{low:+.1%}, {high:+.1%}], {verdict}."
+            )
 
 
 def _delegated() -> dict[str, tuple[str, Callable[[list[str]], object]]]:
