@@ -243,6 +243,8 @@ MARTS: dict[str, list[Column]] = {
         ("sla_decided", "INTEGER", "Person-owned playbook alerts whose deadline passed or that were answered."),
     ],
     "mart_uplift_performance": [
+        ("learner", "VARCHAR", "t_learner (one churn model per arm) or s_learner (one model, the group a feature)."),
+        ("chosen", "BOOLEAN", "The learner deployed: the higher pooled Qini coefficient."),
         ("fold", "INTEGER", "Walk-forward fold, 0 = oldest origin; NULL = all folds' test episodes pooled."),
         ("origin_date", "DATE", "First alert date of the fold's test episodes (training episodes ended before it)."),
         ("test_episodes", "INTEGER", "Test episodes (known outcome)."),

@@ -1,9 +1,10 @@
 """Uplift: how much the playbook lowers each account's churn probability, learned from the holdout.
 
-A T-learner on the project's logistic regression (`ml.linear`): one model of churn within the
-horizon on the playbook episodes, one on the holdout episodes (`health.outcomes`: an account's
-first alert in a horizon block, with a known outcome), both on the snapshot features of the alert
-date. An account's uplift is P(churn | no outreach) - P(churn | playbook): > 0 means the playbook
+Two learners on the project's logistic regression (`ml.linear`), both on the episodes
+(`health.outcomes`: an account's first alert in a horizon block, with a known outcome) and the
+snapshot features of the alert date: a T-learner (one churn model per arm) and an S-learner (one
+churn model with the group as a feature). The backtest picks the one with the higher Qini
+coefficient. An account's uplift is P(churn | no outreach) - P(churn | playbook): > 0 means the playbook
 is expected to save it. CSMs work the accounts with the highest uplift, the ones a playbook can
 still save, rather than only the riskiest.
 
@@ -74,21 +75,44 @@ def check_arms(rows: pd.DataFrame) -> None:
             )
 
 
+T_LEARNER = "t_learner"
+S_LEARNER = "s_learner"
+LEARNERS = (T_LEARNER, S_LEARNER)
+TREATED_FEATURE = "_playbook"  # the S-learner's treatment column
+
+
 @dataclass
 class UpliftModel:
-    """The two arms' churn models; uplift = P(churn | holdout) - P(churn | playbook)."""
+    """uplift = P(churn | holdout) - P(churn | playbook), from one of two learners:
 
-    treated: LinearModel
+    - t_learner: one churn model per arm (`control` on holdout episodes, `treated` on playbook
+      ones); free to find a different effect for every kind of account, and noisy with small arms;
+    - s_learner: one churn model on every episode with the group as a feature (`control` holds it);
+      the playbook shifts the log-odds by the same amount for everyone, so the uplift grows with the
+      risk; stable with small arms, blind to who the playbook helps more.
+    """
+
+    kind: str
     control: LinearModel
+    treated: LinearModel | None = None
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
+        if self.kind == S_LEARNER:
+            return self.control.predict(df.assign(**{TREATED_FEATURE: 0.0})) - self.control.predict(
+                df.assign(**{TREATED_FEATURE: 1.0})
+            )
         return self.control.predict(df) - self.treated.predict(df)
 
     def save(self, directory: Path, metadata: dict) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / UPLIFT_FILE
         tmp = path.with_suffix(".tmp")
-        data = {"treated": self.treated.to_dict(), "control": self.control.to_dict(), "metadata": metadata}
+        data = {
+            "kind": self.kind,
+            "control": self.control.to_dict(),
+            "treated": self.treated.to_dict() if self.treated is not None else None,
+            "metadata": metadata,
+        }
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
         tmp.replace(path)
         return path
@@ -99,15 +123,22 @@ class UpliftModel:
         if not path.is_file():
             return None
         data = json.loads(path.read_text())
-        return cls(LinearModel.from_dict(data["treated"]), LinearModel.from_dict(data["control"]))
+        treated = LinearModel.from_dict(data["treated"]) if data.get("treated") else None
+        return cls(data["kind"], LinearModel.from_dict(data["control"]), treated)
 
 
-def fit_uplift(rows: pd.DataFrame, features: list[str]) -> UpliftModel:
-    """Fit both arms (each with the linear model's default penalty: the arms are small)."""
+def fit_uplift(rows: pd.DataFrame, features: list[str], kind: str = T_LEARNER) -> UpliftModel:
+    """Fit the learner (the linear model's default penalty: the arms are small)."""
+    if kind not in LEARNERS:
+        raise ValueError(f"Unknown uplift learner {kind!r}; expected one of {', '.join(LEARNERS)}.")
     check_arms(rows)
+    if kind == S_LEARNER:
+        shared = rows.assign(**{TREATED_FEATURE: rows["treated"].astype(float)})
+        return UpliftModel(kind, fit_linear(shared, [*features, TREATED_FEATURE], OUTCOME))
     return UpliftModel(
-        treated=fit_linear(rows[rows["treated"]], features, OUTCOME),
+        kind,
         control=fit_linear(rows[~rows["treated"]], features, OUTCOME),
+        treated=fit_linear(rows[rows["treated"]], features, OUTCOME),
     )
 
 
@@ -146,7 +177,9 @@ def uplift_at(score, treated, churned, share: float = TOP_SHARE) -> float | None
     return float(y[~t].mean() - y[t].mean())
 
 
-def walk_forward(rows: pd.DataFrame, features: list[str], horizon_days: int, n_origins: int = 3) -> pd.DataFrame:
+def walk_forward(
+    rows: pd.DataFrame, features: list[str], horizon_days: int, n_origins: int = 3, kind: str = T_LEARNER
+) -> pd.DataFrame:
     """Walk-forward test predictions of the uplift model.
 
     The origins cut the episodes' dates into n_origins + 1 periods of equal counts; fold i trains
@@ -164,10 +197,10 @@ def walk_forward(rows: pd.DataFrame, features: list[str], horizon_days: int, n_o
         if test.empty:
             continue
         try:
-            model = fit_uplift(train, features)
+            model = fit_uplift(train, features, kind)
         except NothingToLearn:
             continue
-        scored.append(test.assign(fold=fold, origin_date=origin, uplift_score=model.predict(test)))
+        scored.append(test.assign(learner=kind, fold=fold, origin_date=origin, uplift_score=model.predict(test)))
     if not scored:
         raise NothingToLearn(
             "No walk-forward fold of the uplift model had enough training episodes in both arms "
@@ -202,3 +235,26 @@ def _true_saved(score, truth, share: float = TOP_SHARE) -> float:
     order = np.argsort(-np.asarray(score, dtype=float), kind="stable")
     k = max(int(round(share * len(order))), 1)
     return float(np.asarray(truth, dtype=float)[order[:k]].sum())
+
+
+def backtest_table(scored: dict[str, pd.DataFrame], oracle: str | None = None, risk: str | None = None) -> pd.DataFrame:
+    """Per learner: one row per fold and one for the pooled test episodes (fold NULL)."""
+    rows = []
+    for kind, frame in scored.items():
+        for fold, part in frame.groupby("fold", sort=True):
+            rows.append(
+                {
+                    "learner": kind,
+                    "fold": fold,
+                    "origin_date": part["origin_date"].iloc[0],
+                    **evaluate(part, oracle, risk),
+                }
+            )
+        rows.append({"learner": kind, "fold": None, "origin_date": None, **evaluate(frame, oracle, risk)})
+    return pd.DataFrame(rows)
+
+
+def choose_learner(table: pd.DataFrame) -> str:
+    """The learner with the higher pooled Qini coefficient (T-learner on a tie)."""
+    pooled = table[table["fold"].isna()].set_index("learner")["qini"]
+    return max(LEARNERS, key=lambda kind: (pooled.get(kind, float("-inf")), kind == T_LEARNER))

@@ -8,7 +8,7 @@ import pandas as pd
 from dagster_project.core import clock
 from dagster_project.core.settings import get_settings
 from dagster_project.core.warehouse import connect
-from dagster_project.defs.metadata import mart_spec_metadata, rounded, table_metadata
+from dagster_project.defs.metadata import markdown_table, mart_spec_metadata, rounded, table_metadata
 from dagster_project.defs.models.training import trained_check, trained_check_spec
 from dagster_project.defs.transform.project import dbt_project
 from dagster_project.health import schemas
@@ -28,9 +28,9 @@ TRUE_UPLIFT = "true_uplift_90d"
             KEY,
             kinds={"python", "scikitlearn"},
             deps=[dg.AssetKey(["marts", "mart_alert_outcomes"]), dg.AssetKey(["marts", "ml_account_snapshots"])],
-            description="Uplift model (T-learner: one logistic churn model on playbook episodes, one on holdout "
-            "episodes): how much a playbook lowers each account's churn probability. Skipped, with its reason, "
-            "until the holdout has enough episodes with a known outcome.",
+            description="Uplift model: how much a playbook lowers each account's churn probability, learned from "
+            "playbook and holdout episodes (a T-learner or an S-learner on the logistic churn model, whichever has "
+            "the higher backtest Qini). Skipped, with its reason, until the holdout has enough known episodes.",
         ),
         dg.AssetSpec(
             ["marts", PERFORMANCE],
@@ -58,8 +58,13 @@ def uplift_model(context: dg.AssetExecutionContext):
         rows[TRUE_UPLIFT] = truth.to_numpy()
     features = sorted(families)
     try:
-        scored = uplift.walk_forward(rows, features, settings.churn_horizon_days)
-        model = uplift.fit_uplift(rows, features)
+        scored = {
+            kind: uplift.walk_forward(rows, features, settings.churn_horizon_days, kind=kind)
+            for kind in uplift.LEARNERS
+        }
+        table = uplift.backtest_table(scored, TRUE_UPLIFT, "churn_probability")
+        chosen = uplift.choose_learner(table)
+        model = uplift.fit_uplift(rows, features, chosen)
     except NothingToLearn as skipped:
         (directory / uplift.UPLIFT_FILE).unlink(missing_ok=True)  # no stale scores
         with connect(settings) as con:
@@ -74,26 +79,19 @@ def uplift_model(context: dg.AssetExecutionContext):
         return
 
     now = clock.now()
-    folds = [
-        {
-            "fold": fold,
-            "origin_date": part["origin_date"].iloc[0],
-            **uplift.evaluate(part, TRUE_UPLIFT, "churn_probability"),
-        }
-        for fold, part in scored.groupby("fold", sort=True)
-    ]
-    pooled = {"fold": None, "origin_date": None, **uplift.evaluate(scored, TRUE_UPLIFT, "churn_probability")}
-    table = pd.DataFrame([*folds, pooled]).assign(evaluated_at=now)
+    table = table.assign(chosen=table["learner"] == chosen, evaluated_at=now)
     for column in schemas.columns(PERFORMANCE):
         if column not in table:
             table[column] = None
     with connect(settings) as con:
         schemas.write_mart(con, PERFORMANCE, table[schemas.columns(PERFORMANCE)])
+    pooled = table[table["fold"].isna() & table["chosen"]].iloc[0].to_dict()
     arms = rows["treated"].value_counts()
     model.save(
         directory,
         {
             "trained_at": now.isoformat(),
+            "learner": chosen,
             "episodes_playbook": int(arms.get(True, 0)),
             "episodes_holdout": int(arms.get(False, 0)),
             "features": features,
@@ -103,6 +101,10 @@ def uplift_model(context: dg.AssetExecutionContext):
         asset_key=KEY,
         metadata={
             "artifact": dg.MetadataValue.path(str(directory / uplift.UPLIFT_FILE)),
+            "learner": chosen,
+            "backtest": markdown_table(
+                table[table["fold"].isna()].drop(columns=["fold", "origin_date", "evaluated_at"])
+            ),
             "episodes_playbook": int(arms.get(True, 0)),
             "episodes_holdout": int(arms.get(False, 0)),
             **{
