@@ -110,7 +110,7 @@ def uplift_model(context: dg.AssetExecutionContext):
             **{
                 f"backtest_{k}": rounded(v) if isinstance(v, float) else v
                 for k, v in pooled.items()
-                if k not in ("fold", "origin_date")
+                if k not in ("fold", "origin_date", "learner", "chosen", "evaluated_at") and pd.notna(v)
             },
         },
         check_results=[trained_check("uplift", True, "trained")],
