@@ -238,3 +238,16 @@ def test_alerts_are_randomized_and_every_outcome_mart_is_consistent(pipeline_run
     assert precision.set_index("severity").loc["any alert", "alerts"] == len(alerts)
     assert weekly["alerts"].sum() == len(alerts)
     assert len(roi) == 1 and roi["yearly_cost_usd"].item() >= 0
+
+
+def test_every_did_it_work_query_of_the_docs_answers(pipeline_run):
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "customer_success.md").read_text()
+    section = text[text.index("## Did it work?") : text.index("## Expansion opportunities")]
+    queries = re.findall(r"```sql\n(.*?)```", section, re.S)
+    assert len(queries) == 5
+    with connect(read_only=True) as con:
+        answers = [con.sql(query).df() for query in queries]
+    assert all(len(answer) > 0 for answer in answers), [len(a) for a in answers]
