@@ -11,7 +11,7 @@ treated).
 
 CS activities (raw.cs_activities, optional) are joined to alerts by `alert_id` when the CS tool
 wrote it back, otherwise to the account's latest alert raised on or before the activity, within
-the horizon. Without activities, everything still works: actions are 0, engagement and SLA
+the same horizon block. Without activities, everything still works: actions are 0, engagement and SLA
 adherence are NULL, and the churn comparison needs only the labels.
 """
 
@@ -55,8 +55,8 @@ def link_activities(alerts: pd.DataFrame, activities: pd.DataFrame, horizon_days
     """Each activity with the alert it answers: `linked_alert_id` and `linked_by`.
 
     `linked_by` is 'alert_id' (written back by the CS tool and known), 'account_time' (the
-    account's latest alert on or before the activity's day, at most `horizon_days` earlier) or
-    NULL (no alert: the activity is kept and counted, not linked).
+    account's latest alert on or before the activity's day in the same horizon block, so in the
+    same group) or NULL (no alert: the activity is kept and counted, not linked).
     """
     acts = activities.copy()
     acts["created_at"] = pd.to_datetime(acts["created_at"])
@@ -71,14 +71,18 @@ def link_activities(alerts: pd.DataFrame, activities: pd.DataFrame, horizon_days
     rest = acts[~known].copy()
     if len(rest):
         rest["_day"] = rest["created_at"].dt.normalize().astype("datetime64[us]")
+        rest["_block"] = horizon_block(rest["_day"], horizon_days)
         right = alerts[["account_id", "alert_id", "alert_date"]].copy()
         right["_alert_day"] = pd.to_datetime(right["alert_date"]).astype("datetime64[us]")
+        right["_block"] = horizon_block(right["_alert_day"], horizon_days)
+        # within the activity's horizon block: the block decides the group, so an outreach is
+        # never credited to a holdout alert of the block before
         matched = pd.merge_asof(
             rest.reset_index().sort_values("_day"),
             right.drop(columns="alert_date").sort_values("_alert_day"),
             left_on="_day",
             right_on="_alert_day",
-            by="account_id",
+            by=["account_id", "_block"],
             direction="backward",
             suffixes=("", "_matched"),
         ).set_index("index")
