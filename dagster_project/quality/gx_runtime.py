@@ -149,16 +149,32 @@ def validate(
     Raises (with the suite name) when GX could not evaluate an expectation at all, e.g. a missing
     table: a check must never pass because nothing was checked.
 
-    The validation runs in a forked child process, which returns plain values. Once GX has queried
+    The validation runs in a child process, which returns plain values. Once GX has queried
     DuckDB through SQLAlchemy, DuckDB objects stay referenced from below the Python layer (after
     every engine, connection and the GX context are released) until the interpreter exits, where
     DuckDB reports them as dozens of "leaked instance" lines. In a child they never reach the
-    process that runs the pipeline. GX is imported here first, so the child starts with it loaded.
-    """
-    import great_expectations  # noqa: F401  (loaded once, in this process, before the fork)
+    process that runs the pipeline.
 
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        return pool.apply(_validate_here, (suite_names, expectation_parameters, run_name, settings, build_docs))
+    The child is forked from a fork server, a small process that imported GX once and never runs
+    threads, not from this process: forking a process whose other threads (DuckDB's, Dagster's,
+    LightGBM's) may hold a lock at that instant can leave the child waiting on that lock forever.
+    The child gets this process's environment and settings, as a forked child would.
+    """
+    settings = settings or get_settings()
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["great_expectations", __name__])
+    with context.Pool(1) as pool:
+        return pool.apply(
+            _in_environment,
+            (dict(os.environ), suite_names, expectation_parameters, run_name, settings, build_docs),
+        )
+
+
+def _in_environment(environment: dict[str, str], *args) -> dict[str, SuiteRun]:
+    """`_validate_here` with the calling process's environment variables."""
+    os.environ.clear()
+    os.environ.update(environment)
+    return _validate_here(*args)
 
 
 def _validate_here(
