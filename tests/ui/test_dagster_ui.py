@@ -434,11 +434,13 @@ def test_asset_check_results_are_visible_and_passed(assets, runs):
         or not c["executionForLatestMaterialization"]["evaluation"]["success"]
     }
     # Visible but not a pass, by design: the non-blocking drift warning (a small company's scored
-    # week can differ from its training weeks).
+    # week can differ from its training weeks) and the uplift model's warning that its holdout is
+    # still too small to learn from (tests/e2e/pipeline checks that it says why).
+    warnings = (":feature_drift", "models/uplift_model:model_trained")
     by_design = {
         name: status
         for name, status in not_passed.items()
-        if name.endswith(":feature_drift") and not checks[name]["blocking"] and status in {"SUCCEEDED", "FAILED"}
+        if name.endswith(warnings) and not checks[name]["blocking"] and status in {"SUCCEEDED", "FAILED"}
     }
     assert {n: s for n, s in not_passed.items() if n not in by_design} == {}
     # every check ran in the run that last materialized its asset (the dbt tests of the partitioned
