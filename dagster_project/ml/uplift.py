@@ -142,10 +142,21 @@ def fit_uplift(rows: pd.DataFrame, features: list[str], kind: str = T_LEARNER) -
     )
 
 
+def _ranked(score) -> np.ndarray:
+    """Row positions from the highest score down (ties keep their order)."""
+    return np.argsort(-np.asarray(score, dtype=float), kind="stable")
+
+
+def _top(score, share: float) -> np.ndarray:
+    """Row positions of the top `share` by score (at least one row)."""
+    order = _ranked(score)
+    return order[: max(int(round(share * len(order))), 1)]
+
+
 def qini_curve(score, treated, churned) -> np.ndarray:
     """Churners saved among the top k by score, k = 1..n (holdout churners scaled to the playbook
     arm's size minus playbook churners)."""
-    order = np.argsort(-np.asarray(score, dtype=float), kind="stable")
+    order = _ranked(score)
     t = np.asarray(treated, dtype=bool)[order]
     y = np.asarray(churned, dtype=float)[order]
     n_t, n_c = np.cumsum(t), np.cumsum(~t)
@@ -167,9 +178,7 @@ def qini_coefficient(score, treated, churned) -> float:
 
 def uplift_at(score, treated, churned, share: float = TOP_SHARE) -> float | None:
     """Holdout churn rate - playbook churn rate among the top `share` by score (None if an arm is empty)."""
-    order = np.argsort(-np.asarray(score, dtype=float), kind="stable")
-    k = max(int(round(share * len(order))), 1)
-    top = order[:k]
+    top = _top(score, share)
     t = np.asarray(treated, dtype=bool)[top]
     y = np.asarray(churned, dtype=float)[top]
     if t.all() or not t.any():
@@ -232,9 +241,7 @@ def evaluate(scored: pd.DataFrame, oracle: str | None = None, risk: str | None =
 
 def _true_saved(score, truth, share: float = TOP_SHARE) -> float:
     """Expected churners a playbook saves on the top `share` by score: true uplift summed."""
-    order = np.argsort(-np.asarray(score, dtype=float), kind="stable")
-    k = max(int(round(share * len(order))), 1)
-    return float(np.asarray(truth, dtype=float)[order[:k]].sum())
+    return float(np.asarray(truth, dtype=float)[_top(score, share)].sum())
 
 
 def backtest_table(scored: dict[str, pd.DataFrame], oracle: str | None = None, risk: str | None = None) -> pd.DataFrame:
