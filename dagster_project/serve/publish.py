@@ -183,12 +183,25 @@ def _prune(publish_dir: Path, keep: int = KEEP_VERSIONS) -> list[str]:
     for leftover in versions_dir.glob(f"{STAGING_PREFIX}*"):
         shutil.rmtree(leftover)
         removed.append(leftover.name)
-    complete = sorted(p for p in versions_dir.iterdir() if not p.name.startswith(STAGING_PREFIX))
-    for old in complete[:-keep]:
-        if old != current:
-            shutil.rmtree(old)
-            removed.append(old.name)
+    # The current set always stays and counts as one of the kept; the others go oldest first. Two
+    # versions can share a timestamp (a pinned clock), so the name's run-id part never orders them:
+    # the time their manifest was written does.
+    others = sorted(
+        (p for p in versions_dir.iterdir() if not p.name.startswith(STAGING_PREFIX) and p != current),
+        key=_completed_order,
+    )
+    keep_others = keep - 1 if current is not None else keep
+    for old in others[: max(len(others) - keep_others, 0)]:
+        shutil.rmtree(old)
+        removed.append(old.name)
     return removed
+
+
+def _completed_order(version_dir: Path) -> tuple[str, int]:
+    """Sort key of a complete version: its publish time, then when its manifest was written."""
+    manifest = version_dir / MANIFEST_FILE
+    written = manifest.stat().st_mtime_ns if manifest.exists() else 0
+    return version_dir.name.split("-", 1)[0], written
 
 
 def publish_with(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import pytest
 
@@ -40,6 +42,23 @@ def test_versions_rotate_and_the_current_one_is_never_removed(tmp_path):
     assert kept == versions[-publish.KEEP_VERSIONS :]
     assert publish.current_dir(tmp_path / "pub").name == versions[-1]
     assert publish.read_manifest(tmp_path / "pub")["tables"]["scores"]["rows"] == 4
+
+
+def test_versions_published_at_one_pinned_instant_rotate_in_publish_order(tmp_path):
+    # With a pinned clock every version has the same timestamp; the run ids sort against the
+    # publish order, so only the publish order may decide what is kept.
+    instant = dt.datetime(2026, 11, 23, 5, tzinfo=dt.UTC)
+    versions = []
+    for run_id in ["ffff-first", "cccc-second", "aaaa-third"]:
+        _warehouse(tmp_path / "w.duckdb", len(versions) + 1)
+        versions.append(
+            publish.publish_with(
+                tmp_path / "pub", publish.copy_schema_from(tmp_path / "w.duckdb"), run_id, "test", published_at=instant
+            )["version"]
+        )
+    kept = {p.name for p in (tmp_path / "pub" / publish.VERSIONS).iterdir()}
+    assert kept == set(versions[-publish.KEEP_VERSIONS :])
+    assert publish.current_dir(tmp_path / "pub").name == versions[-1]
 
 
 def test_a_failing_publish_keeps_the_current_set_and_leaves_nothing_behind(tmp_path):
