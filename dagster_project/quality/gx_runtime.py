@@ -163,18 +163,47 @@ def validate(
     settings = settings or get_settings()
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["great_expectations", __name__])
-    with context.Pool(1) as pool:
-        return pool.apply(
-            _in_environment,
-            (dict(os.environ), suite_names, expectation_parameters, run_name, settings, build_docs),
-        )
+    # A pipe and one process, not a Pool: a Pool's queues hold semaphores that, under load, can
+    # outlive the interpreter and make it print a leak warning at exit.
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_in_environment,
+        args=(sender, dict(os.environ), suite_names, expectation_parameters, run_name, settings, build_docs),
+        name="gx-validation",
+    )
+    child.start()
+    sender.close()
+    try:
+        outcome, value = receiver.recv()
+    except EOFError:
+        child.join()
+        raise RuntimeError(
+            f"the Great Expectations validation process for {', '.join(suite_names)} ended without a result "
+            f"(exit code {child.exitcode}); see the run's log above for its output."
+        ) from None
+    finally:
+        receiver.close()
+    child.join()
+    if outcome == "error":
+        raise value
+    return value
 
 
-def _in_environment(environment: dict[str, str], *args) -> dict[str, SuiteRun]:
-    """`_validate_here` with the calling process's environment variables."""
+def _in_environment(sender, environment: dict[str, str], *args) -> None:
+    """`_validate_here` with the calling process's environment variables; sends ("ok", result) or
+    ("error", exception) back."""
     os.environ.clear()
     os.environ.update(environment)
-    return _validate_here(*args)
+    try:
+        message = ("ok", _validate_here(*args))
+    except BaseException as exc:  # noqa: BLE001 (every failure goes back to the caller, which raises it)
+        message = ("error", exc)
+    try:
+        sender.send(message)
+    except Exception as exc:  # noqa: BLE001 (an exception that cannot be pickled goes back as text)
+        sender.send(("error", RuntimeError(f"{type(message[1]).__name__}: {message[1]}; (not picklable: {exc})")))
+    finally:
+        sender.close()
 
 
 def _validate_here(
