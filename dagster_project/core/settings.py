@@ -16,6 +16,10 @@ EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 # How churn is defined (the dbt var churn_definition; dbt_project/README.md says when to pick which).
 CHURN_DEFINITIONS = ("contractual", "activity", "dormancy")
 
+# The warehouse engines (docs/engines.md): DuckDB, embedded, the default; Apache Spark through
+# dbt-spark, an optional extra (`make install-spark`).
+ENGINES = ("duckdb", "spark")
+
 # Used only by the dev target; the prod target requires AHW_PII_SALT.
 DEV_PII_SALT = "ahw-dev-salt-not-secret"
 
@@ -63,6 +67,20 @@ class Settings:
     roi_tooling_usd_per_year: float = 0.0
     roi_hours_per_action: float = 1.5
     roi_hourly_cost_usd: float = 60.0
+    # The warehouse engine, and on Spark where its tables (Parquet) and the raw Parquet folders live,
+    # which master a local session uses and its driver memory (docs/engines.md).
+    engine: str = "duckdb"
+    spark_warehouse_dir: Path = REPO_ROOT / "data" / "spark" / "warehouse"
+    spark_raw_dir: Path = REPO_ROOT / "data" / "spark" / "raw"
+    spark_master: str = "local[2]"
+    spark_driver_memory: str = "2g"
+
+    @property
+    def dbt_profile_target(self) -> str:
+        """The target of dbt_project/profiles.yml: DBT_TARGET (dev or prod) on the chosen engine."""
+        if self.engine == "spark":
+            return "spark_prod" if self.dbt_target == "prod" else "spark"
+        return self.dbt_target
 
     def export_for_dbt(self) -> dict[str, str]:
         """Environment variables that dbt's profiles.yml and dbt_project.yml read."""
@@ -71,8 +89,12 @@ class Settings:
             "AHW_PII_SALT": self.pii_salt,
             "AHW_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
             "AHW_DUCKDB_THREADS": str(self.duckdb_threads),
-            "DBT_TARGET": self.dbt_target,
+            "DBT_TARGET": self.dbt_profile_target,
             "AHW_DUCKDB_TEMP_DIRECTORY": str(self.duckdb_temp_directory),
+            "AHW_SPARK_WAREHOUSE_DIR": str(self.spark_warehouse_dir),
+            "AHW_SPARK_RAW_DIR": str(self.spark_raw_dir),
+            "AHW_SPARK_MASTER": self.spark_master,
+            "AHW_SPARK_DRIVER_MEMORY": self.spark_driver_memory,
         }
 
     def dbt_vars(self) -> dict[str, object]:
@@ -130,7 +152,22 @@ def get_settings() -> Settings:
         roi_tooling_usd_per_year=float(os.environ.get("AHW_ROI_TOOLING_USD_PER_YEAR", "0")),
         roi_hours_per_action=float(os.environ.get("AHW_ROI_HOURS_PER_ACTION", "1.5")),
         roi_hourly_cost_usd=float(os.environ.get("AHW_ROI_HOURLY_COST_USD", "60")),
+        engine=_engine(),
+        spark_warehouse_dir=Path(
+            os.environ.get("AHW_SPARK_WAREHOUSE_DIR", data_dir / "spark" / "warehouse")
+        ).resolve(),
+        spark_raw_dir=Path(os.environ.get("AHW_SPARK_RAW_DIR", data_dir / "spark" / "raw")).resolve(),
+        spark_master=os.environ.get("AHW_SPARK_MASTER") or "local[2]",
+        spark_driver_memory=os.environ.get("AHW_SPARK_DRIVER_MEMORY") or "2g",
     )
+
+
+def _engine() -> str:
+    raw = os.environ.get("AHW_ENGINE", "duckdb")
+    value = raw.strip().lower() or "duckdb"
+    if value not in ENGINES:
+        raise ValueError(f"AHW_ENGINE={raw!r} is not one of {', '.join(ENGINES)} (see .env.example).")
+    return value
 
 
 def _share(name: str, default: str) -> float:

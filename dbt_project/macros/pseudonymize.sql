@@ -1,13 +1,13 @@
 {#
     pseudonymize(column): salted SHA-256 hex digest of a PII value, NULL stays NULL.
 
-    The salt comes from AHW_PII_SALT. The prod target requires it; other targets fall back
+    The salt comes from AHW_PII_SALT. The prod targets (prod, spark_prod) require it; other targets fall back
     to the same non-secret development salt as dagster_project/settings.py, so local runs
     work without configuration. The same value always maps to the same digest within one
     deployment (joins still work), but digests cannot be reversed without the salt.
 #}
 {% macro pii_salt() -%}
-    {%- if target.name == 'prod' -%}
+    {%- if target.name in ('prod', 'spark_prod') -%}
         {%- set salt = env_var('AHW_PII_SALT', '') -%}
         {%- if not salt -%}
             {{ exceptions.raise_compiler_error(

@@ -16,6 +16,7 @@ renamed as (
         lower(trim(event_name)) as event_name,
         nullif(lower(trim(feature)), '') as feature,
         cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
+        {{ to_date('occurred_at') }} as occurred_date,
         cast(received_at as {{ dbt.type_timestamp() }}) as received_at
 
     from source
@@ -52,6 +53,8 @@ select
     event_name,
     feature,
     occurred_at,
-    received_at
+    received_at,
+    -- the day partition of the events on Spark (dbt_project.yml)
+    occurred_date
 
 from deduplicated
