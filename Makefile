@@ -6,7 +6,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # The project's tools (dbt, dagster) first on PATH: `dagster dev` re-parses the dbt project with `dbt`.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test test-slow lint dev check-defs bench clean
+.PHONY: install install-spark run test test-slow test-spark lint dev check-defs bench clean
 
 install: $(VENV)/.installed
 
@@ -14,6 +14,14 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --quiet
+	touch $@
+
+## Apache Spark as the warehouse engine (AHW_ENGINE=spark, docs/engines.md): the `spark` extra
+## (dbt-spark with a local pyspark session). Spark needs Java 17 on the PATH.
+install-spark: $(VENV)/.installed-spark
+
+$(VENV)/.installed-spark: $(VENV)/.installed
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --quiet --extra spark
 	touch $@
 
 ## Simulate a company (if the landing folder is empty), run the whole pipeline, print the riskiest accounts.
@@ -41,6 +49,13 @@ lint: install
 test-slow: install
 	$(BIN)/ahw prepare --manifest-only
 	AHW_SLOW_TESTS=1 $(BIN)/pytest
+
+## The engine parity test: one small simulated company built on DuckDB and on Spark must give the
+## same warehouse (tests/e2e/engines). A few minutes.
+test-spark: install-spark
+	@command -v java >/dev/null || { echo "make test-spark: Spark needs Java 17 (java on the PATH)"; exit 1; }
+	$(BIN)/ahw prepare --manifest-only
+	$(BIN)/pytest -m spark tests/e2e/engines
 
 ## The Dagster UI on http://127.0.0.1:3000 (webserver and daemon). `dagster dev` rather than `dg dev`:
 ## the `dg` CLI is a separate package (dagster-dg-cli) this project does not install.

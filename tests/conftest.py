@@ -22,10 +22,15 @@ SLOW_ENV = "AHW_SLOW_TESTS"
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked slow run with AHW_SLOW_TESTS=1 or when selected with -m slow; the default run stays fast."""
-    if os.environ.get(SLOW_ENV) == "1" or "slow" in (config.getoption("-m") or ""):
-        return
-    skip = pytest.mark.skip(reason=f"slow: set {SLOW_ENV}=1 or run `pytest -m slow`")
+    """Tests marked slow run with AHW_SLOW_TESTS=1 or when selected with -m slow; tests marked spark
+    only when selected with -m spark (`make test-spark`). The default run stays fast."""
+    selected = config.getoption("-m") or ""
+    skips = {}
+    if not (os.environ.get(SLOW_ENV) == "1" or "slow" in selected):
+        skips["slow"] = pytest.mark.skip(reason=f"slow: set {SLOW_ENV}=1 or run `pytest -m slow`")
+    if "spark" not in selected:
+        skips["spark"] = pytest.mark.skip(reason="Spark: run `make test-spark` (pytest -m spark)")
     for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+        for marker, skip in skips.items():
+            if marker in item.keywords:
+                item.add_marker(skip)

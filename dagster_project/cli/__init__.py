@@ -124,7 +124,7 @@ def report(settings: Settings, limit: int = 10) -> None:
 
 def _delegated() -> dict[str, tuple[str, Callable[[list[str]], object]]]:
     """Subcommands with their own options, parsed by the module that implements them."""
-    from dagster_project.cli import bench, evaluate, experiment
+    from dagster_project.cli import bench, engines, evaluate, experiment
     from dagster_project.ingest import landing
     from dagster_project.quality import docs as sla_docs
     from dagster_project.quality import run as checks
@@ -147,6 +147,10 @@ def _delegated() -> dict[str, tuple[str, Callable[[list[str]], object]]]:
         "publish": ("publish the marts for BI from a warehouse file", publish.main),
         "load": ("load every landing table into the warehouse (no checks)", landing.main),
         "faults": ("damage landing files on purpose, for data-quality drills", faults.main),
+        "warehouse": (
+            "load and quarantine the raw layer of the configured engine (AHW_ENGINE), then run dbt",
+            engines.main,
+        ),
     }
 
 

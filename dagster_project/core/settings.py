@@ -153,9 +153,7 @@ def get_settings() -> Settings:
         roi_hours_per_action=float(os.environ.get("AHW_ROI_HOURS_PER_ACTION", "1.5")),
         roi_hourly_cost_usd=float(os.environ.get("AHW_ROI_HOURLY_COST_USD", "60")),
         engine=_engine(),
-        spark_warehouse_dir=Path(
-            os.environ.get("AHW_SPARK_WAREHOUSE_DIR", data_dir / "spark" / "warehouse")
-        ).resolve(),
+        spark_warehouse_dir=Path(os.environ.get("AHW_SPARK_WAREHOUSE_DIR", data_dir / "spark" / "warehouse")).resolve(),
         spark_raw_dir=Path(os.environ.get("AHW_SPARK_RAW_DIR", data_dir / "spark" / "raw")).resolve(),
         spark_master=os.environ.get("AHW_SPARK_MASTER") or "local[2]",
         spark_driver_memory=os.environ.get("AHW_SPARK_DRIVER_MEMORY") or "2g",

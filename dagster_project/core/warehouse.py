@@ -31,6 +31,41 @@ def connect(settings: Settings | None = None, read_only: bool = False) -> Iterat
         con.close()
 
 
+@contextmanager
+def read_warehouse(settings: Settings | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to what dbt built, on either engine (AHW_ENGINE).
+
+    DuckDB: the warehouse file. Spark: an in-memory DuckDB whose staging, intermediate and marts
+    views read the Spark tables' Parquet files (core/spark_tables.py), with the ingestion database
+    (raw, quarantine, sim) attached read-only; no Spark session is needed.
+    """
+    s = settings or get_settings()
+    if s.engine != "spark":
+        with connect(s, read_only=True) as con:
+            yield con
+        return
+    from dagster_project.core.spark_tables import attach_spark_schemas
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET threads = {int(s.duckdb_threads)}")
+        if s.duckdb_path.exists():
+            con.execute(f"ATTACH {sql_literal(s.duckdb_path)} AS ingestion (READ_ONLY)")
+            for schema in ("raw", "quarantine", "sim"):
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                for (table,) in con.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'ingestion' "
+                    "AND table_schema = ?",
+                    [schema],
+                ).fetchall():
+                    con.execute(f"CREATE VIEW {schema}.{table} AS SELECT * FROM ingestion.{schema}.{table}")
+        attach_spark_schemas(con, s, ["staging", "intermediate", "marts"])
+        yield con
+    finally:
+        con.close()
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     """Whether `schema.table` exists (a table or a view)."""
     # fetchall, not fetchone: DuckDB refuses new work on a connection with an unfinished result.

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from dagster_project.core.warehouse import connect, table_exists
+from dagster_project.core.warehouse import connect, read_warehouse, table_exists
 from dagster_project.ingest.landing import SIM_SCHEMA
 from dagster_project.ml.dataset import ID_COLUMNS, SNAPSHOT_TABLE
 
@@ -113,7 +113,7 @@ def read_snapshots(manifest_path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
     pivoted onto it."""
     manifest = json.loads(manifest_path.read_text())
     families = feature_families_from_manifest(manifest)
-    with connect(read_only=True) as con:
+    with read_warehouse() as con:
         # In grain order: DuckDB returns rows in any order (insertion order is not preserved), and
         # LightGBM's bagging follows row order, so an unordered read made retrains on the same
         # data give different models.

@@ -16,8 +16,9 @@
     median({{ expression }})
 {%- endmacro %}
 
+{# Spark's exact percentile, interpolated like DuckDB's median (percentile_approx is not exact). #}
 {% macro spark__median(expression) -%}
-    percentile_approx({{ expression }}, 0.5)
+    percentile({{ expression }}, 0.5)
 {%- endmacro %}
 
 {% macro bigquery__median(expression) -%}

@@ -1,0 +1,51 @@
+"""Reading the Spark warehouse's tables without Spark (AHW_ENGINE=spark).
+
+Every table dbt builds on Spark is a folder of Parquet files under the warehouse directory,
+`<spark_warehouse_dir>/<schema>.db/<table>/`, day-partitioned tables in `<column>=<day>/`
+sub-folders. Python steps (training, scoring, marts, publishing) read those files directly, through
+DuckDB, so they need neither a Spark session nor the metastore (which a local session holds while
+dbt runs). pyspark is not imported here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.core.settings import Settings
+
+
+def table_location(settings: Settings, schema: str, table: str) -> Path:
+    """The folder of a Spark table (Hive's layout: one `<schema>.db` folder per schema)."""
+    return settings.spark_warehouse_dir / f"{schema}.db" / table
+
+
+def parquet_reader(settings: Settings, schema: str, table: str) -> str:
+    """A DuckDB table function over a Spark table's Parquet files; day partitions become columns."""
+    folder = table_location(settings, schema, table)
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"Spark table {schema}.{table} has no folder {folder}: build it first (AHW_ENGINE=spark, "
+            "the dbt models or the step that writes it), or check AHW_SPARK_WAREHOUSE_DIR."
+        )
+    pattern = str(folder / "**" / "*.parquet").replace("'", "''")
+    return f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+
+
+def spark_tables(settings: Settings, schema: str) -> list[str]:
+    """The tables of one schema that have Parquet files (views have none: they live in the metastore)."""
+    folder = settings.spark_warehouse_dir / f"{schema}.db"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and any(p.rglob("*.parquet")))
+
+
+def attach_spark_schemas(con: duckdb.DuckDBPyConnection, settings: Settings, schemas: list[str]) -> None:
+    """Make every Spark table of `schemas` a view of the same name in `con`."""
+    for schema in schemas:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        for table in spark_tables(settings, schema):
+            con.execute(
+                f"CREATE OR REPLACE VIEW {schema}.{table} AS SELECT * FROM {parquet_reader(settings, schema, table)}"
+            )
