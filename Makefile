@@ -70,11 +70,13 @@ check-defs: install
 	$(BIN)/ahw prepare --manifest-only
 	$(BIN)/dagster definitions validate -m dagster_project.definitions
 
-## Benchmark the pipeline at a named scale (small, medium, large): docs/performance.md.
+## Benchmark the pipeline at a named scale (small, medium, large): docs/performance.md. ENGINE=spark
+## runs the dbt models on Spark (docs/engines.md).
 SCALE ?= small
-bench: install
+ENGINE ?= duckdb
+bench: install $(if $(filter spark,$(ENGINE)),install-spark)
 	$(BIN)/ahw prepare --manifest-only
-	$(BIN)/ahw bench --scale $(SCALE)
+	$(BIN)/ahw bench --scale $(SCALE) --engine $(ENGINE)
 
 clean:
 	rm -rf data .dagster_home dbt_project/target dbt_project/logs

@@ -32,7 +32,7 @@ from pathlib import Path
 import psutil
 
 from dagster_project.core import clock
-from dagster_project.core.settings import REPO_ROOT
+from dagster_project.core.settings import ENGINES, REPO_ROOT
 
 # Targets of SPEC section 9 (large scale, 2 cores, 24 GB).
 TARGET_PIPELINE_SECONDS = 15 * 60
@@ -133,6 +133,8 @@ class BenchResult:
     cpu_count: int = field(default_factory=lambda: os.cpu_count() or 0)
     mean_load_average: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # the warehouse engine the dbt models ran on (AHW_ENGINE, docs/engines.md)
+    engine: str = "duckdb"
 
     def seconds(self, name: str) -> float:
         return sum(s.seconds for s in self.stages if s.name == name)
@@ -341,13 +343,15 @@ def _feature_build_seconds(since: float) -> float:
     return sum(r.get("execution_time", 0.0) for r in _run_results(since) if r["unique_id"] in upstream)
 
 
-def run(scale_name: str, out_dir: Path, reuse_company: bool = False) -> BenchResult:
+def run(scale_name: str, out_dir: Path, reuse_company: bool = False, engine: str = "duckdb") -> BenchResult:
     """Run every stage at one scale; returns the measures. With `reuse_company`, the company an
-    earlier bench of the same scale generated (same day) is kept and only the derived data is removed."""
+    earlier bench of the same scale generated (same day) is kept and only the derived data is removed.
+    `engine` is the warehouse engine (AHW_ENGINE); Spark benches in a folder of their own."""
     from dagster_project.simulate import SimulationConfig, generate
 
     scale = SCALES[scale_name]
-    root = out_dir / scale_name
+    root = out_dir / (scale_name if engine == "duckdb" else f"{scale_name}-{engine}")
+    os.environ["AHW_ENGINE"] = engine
     landing, held = root / "landing", root / "held"
     # The newest daily partition is yesterday (UTC); that day's events are the held-back delivery.
     last_day = clock.yesterday()
@@ -369,6 +373,7 @@ def run(scale_name: str, out_dir: Path, reuse_company: bool = False) -> BenchRes
         config=asdict(scale) | {"end_date": last_day.isoformat()},
         commit=_git_commit(),
         started_at=clock.wall_clock().isoformat(),
+        engine=engine,
     )
     with PeakMemory() as memory:
         timed = partial(_timed, result, memory)
@@ -437,7 +442,11 @@ def run(scale_name: str, out_dir: Path, reuse_company: bool = False) -> BenchRes
 def render(result: BenchResult) -> str:
     """The SPEC section 9 table as text."""
     gib = 1024**3
-    lines = [f"benchmark {result.scale}: {result.config}  commit {result.commit}", "", "rows per table"]
+    lines = [
+        f"benchmark {result.scale} on {result.engine}: {result.config}  commit {result.commit}",
+        "",
+        "rows per table",
+    ]
     lines += [f"  {name:<52} {n:>14,}" for name, n in result.rows.items()]
     lines += ["", "wall time per stage"]
     lines += [
@@ -488,10 +497,17 @@ def main(argv: list[str] | None = None) -> int:
         help="keep the simulated company of an earlier bench of this scale (made today) instead of "
         "generating it again; everything derived from it is rebuilt",
     )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=os.environ.get("AHW_ENGINE") or "duckdb",
+        help="the warehouse engine of the dbt models (default: AHW_ENGINE, else duckdb; docs/engines.md)",
+    )
     args = parser.parse_args(argv)
-    result = run(args.scale, args.out.resolve(), reuse_company=args.reuse_company)
+    result = run(args.scale, args.out.resolve(), reuse_company=args.reuse_company, engine=args.engine)
     stamp = clock.wall_clock().strftime("%Y%m%dT%H%M%SZ")  # the report file is named after when the bench ran
-    path = args.out.resolve() / f"{args.scale}-{stamp}.json"
+    suffix = "" if args.engine == "duckdb" else f"-{args.engine}"
+    path = args.out.resolve() / f"{args.scale}{suffix}-{stamp}.json"
     path.write_text(json.dumps(result.to_json(), indent=2, default=str))
     print(render(result))
     print(f"\nresults: {path}")

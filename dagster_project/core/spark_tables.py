@@ -5,6 +5,10 @@ Every table dbt builds on Spark is a folder of Parquet files under the warehouse
 sub-folders. Python steps (training, scoring, marts, publishing) read those files directly, through
 DuckDB, so they need neither a Spark session nor the metastore (which a local session holds while
 dbt runs). pyspark is not imported here.
+
+Two ways in: `attach_spark_schemas` on any DuckDB connection (an in-memory one for a read-only
+look), and `mirror_spark_tables`, which makes the dbt tables views in the ingestion database after
+each Spark build, so every Python step reads `marts.<table>` as it does on DuckDB.
 """
 
 from __future__ import annotations
@@ -41,11 +45,32 @@ def spark_tables(settings: Settings, schema: str) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and any(p.rglob("*.parquet")))
 
 
-def attach_spark_schemas(con: duckdb.DuckDBPyConnection, settings: Settings, schemas: list[str]) -> None:
-    """Make every Spark table of `schemas` a view of the same name in `con`."""
+DBT_SCHEMAS = ("staging", "intermediate", "marts")
+
+
+def attach_spark_schemas(con: duckdb.DuckDBPyConnection, settings: Settings, schemas: list[str]) -> list[str]:
+    """Make every Spark table of `schemas` a view of the same name in `con`; returns their names.
+
+    A table of that name already in `con` (built there by the DuckDB engine before a switch to
+    Spark) is dropped: it is out of date, and the view takes its place."""
+    mirrored = []
     for schema in schemas:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         for table in spark_tables(settings, schema):
+            kind = con.execute(
+                "SELECT table_type FROM information_schema.tables WHERE table_catalog = current_database() "
+                "AND table_schema = ? AND table_name = ?",
+                [schema, table],
+            ).fetchall()
+            if kind and kind[0][0] != "VIEW":
+                con.execute(f"DROP TABLE {schema}.{table}")
             con.execute(
                 f"CREATE OR REPLACE VIEW {schema}.{table} AS SELECT * FROM {parquet_reader(settings, schema, table)}"
             )
+            mirrored.append(f"{schema}.{table}")
+    return mirrored
+
+
+def mirror_spark_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[str]:
+    """After a Spark build: every dbt table a view in the ingestion database `con` (see the module)."""
+    return attach_spark_schemas(con, settings, list(DBT_SCHEMAS))

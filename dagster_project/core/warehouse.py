@@ -44,7 +44,7 @@ def read_warehouse(settings: Settings | None = None) -> Iterator[duckdb.DuckDBPy
         with connect(s, read_only=True) as con:
             yield con
         return
-    from dagster_project.core.spark_tables import attach_spark_schemas
+    from dagster_project.core.spark_tables import DBT_SCHEMAS, attach_spark_schemas
 
     con = duckdb.connect()
     try:
@@ -60,7 +60,7 @@ def read_warehouse(settings: Settings | None = None) -> Iterator[duckdb.DuckDBPy
                     [schema],
                 ).fetchall():
                     con.execute(f"CREATE VIEW {schema}.{table} AS SELECT * FROM ingestion.{schema}.{table}")
-        attach_spark_schemas(con, s, ["staging", "intermediate", "marts"])
+        attach_spark_schemas(con, s, list(DBT_SCHEMAS))
         yield con
     finally:
         con.close()

@@ -14,6 +14,7 @@ from dagster_project.core.warehouse import connect
 from dagster_project.defs.metadata import column_schema
 from dagster_project.defs.partitions import daily_partitions, refresh_from_date, single_run, unrecorded_partitions
 from dagster_project.ingest.landing import INCREMENTAL_COLUMNS, SIM_SCHEMA, load_ground_truth, load_table
+from dagster_project.ingest.spark_raw import export_raw_table
 from dagster_project.quality.quarantine import quarantine_table
 from dagster_project.quality.sla import load_sla
 
@@ -75,6 +76,9 @@ def _raw_table_asset(table: RawTable) -> dg.AssetsDefinition:
                 clock.now(),
                 since=(INCREMENTAL_COLUMNS[table.name], result.since) if result.since else None,
             )
+            if settings.engine == "spark":
+                # what passed the contract and the quarantine, as the Parquet folder dbt reads on Spark
+                export_raw_table(con, table.name, settings.spark_raw_dir)
         if not result.provided:
             context.log.warning(f"No landing files for optional table '{table.name}': features from it are absent.")
         return dg.MaterializeResult(

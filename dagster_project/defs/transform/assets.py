@@ -19,6 +19,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_shared.record import replace
 
 from dagster_project.core.settings import Settings, get_settings
+from dagster_project.core.spark_tables import mirror_spark_tables
+from dagster_project.core.warehouse import connect
 from dagster_project.defs.partitions import refresh_start_date
 from dagster_project.defs.transform.project import dbt_project
 
@@ -123,3 +125,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterat
     yield from dbt.cli(
         dbt_build_args(settings, full_refresh=start is None), context=context, target_path=target
     ).stream()
+    if settings.engine == "spark":
+        # the Python steps downstream read the Spark tables' Parquet files through these views
+        with connect(settings) as con:
+            mirrored = mirror_spark_tables(con, settings)
+        context.log.info(f"Spark tables readable from the ingestion database: {len(mirrored)}")
