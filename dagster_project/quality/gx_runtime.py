@@ -17,6 +17,7 @@ import enum
 import gc
 import multiprocessing
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,6 +62,27 @@ def runtime_environment(settings: Settings | None = None) -> dict[str, str]:
     }
 
 
+def import_gx():
+    """Import Great Expectations (the package) without letting it probe pyspark.
+
+    GX looks for pyspark when it is imported. With the spark extra installed (docs/engines.md),
+    importing pyspark's Spark Connect module in a process whose `__main__` has no file (a Dagster
+    step process) exits that process: pyspark takes it for a doctest run. GX validates DuckDB tables
+    here, never Spark ones, so during its import pyspark counts as absent (unless this process
+    imported pyspark itself before).
+    """
+    if "pyspark" in sys.modules or "great_expectations" in sys.modules:
+        import great_expectations as gx
+
+        return gx
+    sys.modules["pyspark"] = None  # `import pyspark` raises ImportError, which GX handles
+    try:
+        import great_expectations as gx
+    finally:
+        del sys.modules["pyspark"]
+    return gx
+
+
 def _register_duckdb_persisted_connection() -> None:
     from great_expectations.execution_engine import sqlalchemy_execution_engine as engine_module
 
@@ -75,7 +97,7 @@ def _register_duckdb_persisted_connection() -> None:
 def get_context(root: Path | None = None, settings: Settings | None = None):
     """The committed GX File Data Context in expectations/, configured for this deployment."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
+    gx = import_gx()
 
     _register_duckdb_persisted_connection()
     s = settings or get_settings()
@@ -162,7 +184,7 @@ def validate(
     """
     settings = settings or get_settings()
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["great_expectations", __name__])
+    context.set_forkserver_preload(["dagster_project.quality.gx_preload", __name__])
     # A pipe and one process, not a Pool: a Pool's queues hold semaphores that, under load, can
     # outlive the interpreter and make it print a leak warning at exit.
     receiver, sender = context.Pipe(duplex=False)

@@ -304,7 +304,9 @@ def _camel(snake: str) -> str:
 
 def to_gx_suite(spec: SuiteSpec):
     """The GX ExpectationSuite of a spec (imports GX: call only where GX is needed)."""
-    import great_expectations as gx
+    from dagster_project.quality.gx_runtime import import_gx
+
+    gx = import_gx()
 
     suite = gx.ExpectationSuite(
         name=spec.name, meta={"generated_by": "dagster_project.quality.suites", "key_columns": list(spec.key_columns)}

@@ -76,8 +76,9 @@ select
     currency,
     billing_interval,
     cast(coalesce(interval_count, 1) * case
-        when interval_unit in ('day', 'daily') then 1 / {{ days_per_month }}
-        when interval_unit in ('week', 'weekly') then 7 / {{ days_per_month }}
+        -- double division on every engine (Spark would divide these literals as decimals, rounded)
+        when interval_unit in ('day', 'daily') then cast(1 as {{ type_double() }}) / {{ days_per_month }}
+        when interval_unit in ('week', 'weekly') then cast(7 as {{ type_double() }}) / {{ days_per_month }}
         when interval_unit in ('month', 'monthly') then 1
         when interval_unit in ('quarter', 'quarterly') then 3
         when interval_unit in ('year', 'yearly', 'annual', 'annually') then 12

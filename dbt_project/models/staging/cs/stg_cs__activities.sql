@@ -57,8 +57,9 @@ select
     completed_at,
     case
         when completed_at is not null
-            then {{ dbt.datediff('created_at', 'completed_at', 'minute') }}
-                / 60.0
+            -- a double on every engine (Spark would divide by the literal 60.0 as a decimal, rounded)
+            then cast({{ dbt.datediff('created_at', 'completed_at', 'minute') }} as {{ type_double() }})
+                / 60
     end as response_hours
 
 from deduplicated
