@@ -51,13 +51,17 @@ tickets_at_snapshot as (
         -- hours as doubles on every engine (Spark would divide by the literal 60.0 as a decimal, rounded)
         case
             when tickets.first_response_at < {{ end_of_day_bound('grid.as_of_date') }}
-                then cast({{ dbt.datediff('tickets.created_at', 'tickets.first_response_at', 'minute') }} as {{ type_double() }})
-                    / 60
+                then cast(
+                        {{ dbt.datediff('tickets.created_at', 'tickets.first_response_at', 'minute') }}
+                        as {{ type_double() }}
+                    ) / 60
         end as first_response_hours,
         case
             when tickets.solved_at < {{ end_of_day_bound('grid.as_of_date') }}
-                then cast({{ dbt.datediff('tickets.created_at', 'tickets.solved_at', 'minute') }} as {{ type_double() }})
-                    / 60
+                then cast(
+                        {{ dbt.datediff('tickets.created_at', 'tickets.solved_at', 'minute') }}
+                        as {{ type_double() }}
+                    ) / 60
         end as resolution_hours
     from grid
     inner join tickets

@@ -58,8 +58,10 @@ select
     case
         when completed_at is not null
             -- a double on every engine (Spark would divide by the literal 60.0 as a decimal, rounded)
-            then cast({{ dbt.datediff('created_at', 'completed_at', 'minute') }} as {{ type_double() }})
-                / 60
+            then cast(
+                    {{ dbt.datediff('created_at', 'completed_at', 'minute') }}
+                    as {{ type_double() }}
+                ) / 60
     end as response_hours
 
 from deduplicated
