@@ -67,11 +67,13 @@ class Settings:
     roi_tooling_usd_per_year: float = 0.0
     roi_hours_per_action: float = 1.5
     roi_hourly_cost_usd: float = 60.0
-    # The warehouse engine, and on Spark where its tables (Parquet) and the raw Parquet folders live,
+    # The warehouse engine, and on Spark where its tables (Parquet), the raw Parquet folders and the
+    # marts written by Python steps live,
     # which master a local session uses and its driver memory (docs/engines.md).
     engine: str = "duckdb"
     spark_warehouse_dir: Path = REPO_ROOT / "data" / "spark" / "warehouse"
     spark_raw_dir: Path = REPO_ROOT / "data" / "spark" / "raw"
+    spark_marts_dir: Path = REPO_ROOT / "data" / "spark" / "python_marts"
     spark_master: str = "local[2]"
     spark_driver_memory: str = "2g"
 
@@ -155,6 +157,7 @@ def get_settings() -> Settings:
         engine=_engine(),
         spark_warehouse_dir=Path(os.environ.get("AHW_SPARK_WAREHOUSE_DIR", data_dir / "spark" / "warehouse")).resolve(),
         spark_raw_dir=Path(os.environ.get("AHW_SPARK_RAW_DIR", data_dir / "spark" / "raw")).resolve(),
+        spark_marts_dir=Path(os.environ.get("AHW_SPARK_MARTS_DIR", data_dir / "spark" / "python_marts")).resolve(),
         spark_master=os.environ.get("AHW_SPARK_MASTER") or "local[2]",
         spark_driver_memory=os.environ.get("AHW_SPARK_DRIVER_MEMORY") or "2g",
     )

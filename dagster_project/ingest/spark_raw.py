@@ -23,38 +23,46 @@ from dagster_project.core.contract import RAW_SCHEMA, TABLES
 PARQUET_FILE = "part-00000.parquet"
 
 
-def _select_sql(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    """Every column of `raw.<table>`, timestamps as instants in UTC."""
+def _select_sql(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
+    """Every column of `<schema>.<table>`, timestamps as instants in UTC."""
     rows = con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [RAW_SCHEMA, table],
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
+        [schema, table],
     ).fetchall()
     if not rows:
-        raise ValueError(
-            f"raw table '{RAW_SCHEMA}.{table}' does not exist in the ingestion database: load the landing "
-            "files first (the raw assets, or `ahw load`)."
-        )
+        if schema == RAW_SCHEMA:
+            raise ValueError(
+                f"raw table '{RAW_SCHEMA}.{table}' does not exist in the ingestion database: load the landing "
+                "files first (the raw assets, or `ahw load`)."
+            )
+        raise ValueError(f"table '{schema}.{table}' does not exist in the ingestion database.")
     parts = [
         f'CAST("{name}" AS TIMESTAMPTZ) AS "{name}"' if data_type == "TIMESTAMP" else f'"{name}"'
         for name, data_type in rows
     ]
-    return f"SELECT {', '.join(parts)} FROM {RAW_SCHEMA}.{table}"
+    return f'SELECT {", ".join(parts)} FROM {schema}."{table}"'
 
 
 def export_raw_table(con: duckdb.DuckDBPyConnection, table: str, raw_dir: Path) -> Path:
-    """Replace `<raw_dir>/<table>/` with one Parquet file of `raw.<table>`; return the folder.
+    """Replace `<raw_dir>/<table>/` with one Parquet file of `raw.<table>`; return the folder."""
+    return export_table(con, RAW_SCHEMA, table, raw_dir)
+
+
+def export_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, root: Path) -> Path:
+    """Replace `<root>/<table>/` with one Parquet file of `<schema>.<table>`; return the folder.
 
     The new folder is written beside the old one and swapped in, so a reader never sees half a table.
     """
-    raw_dir.mkdir(parents=True, exist_ok=True)
-    folder = raw_dir / table
-    staging = raw_dir / f".{table}.{uuid.uuid4().hex}"
+    root.mkdir(parents=True, exist_ok=True)
+    folder = root / table
+    staging = root / f".{table}.{uuid.uuid4().hex}"
     staging.mkdir()
     target = str(staging / PARQUET_FILE).replace("'", "''")
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"COPY ({_select_sql(con, table)}) TO '{target}' (FORMAT parquet)")
-    retired = raw_dir / f".{table}.retired.{uuid.uuid4().hex}"
+    con.execute(f"COPY ({_select_sql(con, schema, table)}) TO '{target}' (FORMAT parquet)")
+    retired = root / f".{table}.retired.{uuid.uuid4().hex}"
     if folder.exists():
         folder.rename(retired)
     staging.rename(folder)

@@ -28,11 +28,34 @@
                 {%- do schemas.append(source.schema) -%}
                 {%- do run_query('create database if not exists ' ~ source.schema) -%}
             {%- endif -%}
-            {%- set name = source.schema ~ '.' ~ source.identifier -%}
-            {%- do run_query('drop table if exists ' ~ name) -%}
-            {%- do run_query("create table " ~ name ~ " using parquet location '"
-                ~ raw_dir ~ '/' ~ source.identifier ~ "'") -%}
+            {%- do create_parquet_table(source.schema ~ '.' ~ source.identifier, raw_dir ~ '/' ~ source.identifier) -%}
         {%- endfor -%}
     {%- endif -%}
     select 1
+{%- endmacro %}
+
+{#
+    create_parquet_table(name, location): (re)create the Spark table `name` over the Parquet
+    folder `location`. External: dropping it never deletes the files.
+#}
+{% macro create_parquet_table(name, location) -%}
+    {%- do run_query('drop table if exists ' ~ name) -%}
+    {%- do run_query("create table " ~ name ~ " using parquet location '" ~ location ~ "'") -%}
+{%- endmacro %}
+
+{#
+    register_parquet_tables(schema, root, tables): on Spark, make each of `tables` the table
+    `<schema>.<table>` over the folder `<root>/<table>`. The marts written by the Python steps are
+    registered this way after every refresh (`dbt run-operation`, from
+    dagster_project/serve/spark_marts.py), so Spark reads every mart, not only dbt's.
+#}
+{% macro register_parquet_tables(schema, root, tables) -%}
+    {%- if target.type != 'spark' -%}
+        {{ exceptions.raise_compiler_error("register_parquet_tables runs on Spark targets only, not " ~ target.type) }}
+    {%- endif -%}
+    {%- do run_query('create database if not exists ' ~ schema) -%}
+    {%- for table in tables -%}
+        {%- do create_parquet_table(schema ~ '.' ~ table, root ~ '/' ~ table) -%}
+    {%- endfor -%}
+    {{ log('registered ' ~ (tables | length) ~ ' Parquet tables in ' ~ schema, info=true) }}
 {%- endmacro %}

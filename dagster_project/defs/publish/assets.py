@@ -11,7 +11,9 @@ from collections.abc import Iterable
 import dagster as dg
 
 from dagster_project.core.settings import get_settings
+from dagster_project.core.warehouse import connect
 from dagster_project.serve import publish
+from dagster_project.serve.spark_marts import write_back_python_marts
 
 PUBLISH_GROUP = "publish"
 PUBLISHED_MARTS_KEY = dg.AssetKey(["published", "marts"])
@@ -38,7 +40,8 @@ def build_published_marts(deps: Iterable[dg.AssetKey]) -> dg.AssetsDefinition:
         kinds={"duckdb", "parquet"},
         description="Every table of schema `marts`, published atomically for BI tools: "
         "`$AHW_PUBLISH_DIR/current/account_health.duckdb` (read-only) and `current/parquet/{table}.parquet`, "
-        "with a manifest. Readers never see half a refresh and never block one.",
+        "with a manifest. Readers never see half a refresh and never block one. On Spark "
+        "(AHW_ENGINE=spark), the marts the Python steps wrote also become Spark tables `marts.<table>`.",
     )
     def published_marts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         settings = get_settings()
@@ -49,8 +52,20 @@ def build_published_marts(deps: Iterable[dg.AssetKey]) -> dg.AssetsDefinition:
             schema=dg.TableSchema(columns=[dg.TableColumn("table", "string"), dg.TableColumn("rows", "int")]),
         )
         current = settings.publish_dir / publish.CURRENT
+        spark = {}
+        if settings.engine == "spark":
+            with connect(settings, read_only=True) as con:
+                written_back = write_back_python_marts(con, settings)
+            context.log.info(f"Spark tables registered for the Python-written marts: {len(written_back)}")
+            spark = {
+                "spark_tables_written_back": dg.MetadataValue.md(
+                    ", ".join(f"`marts.{t}`" for t in written_back) or "none"
+                ),
+                "spark_marts_dir": dg.MetadataValue.path(str(settings.spark_marts_dir)),
+            }
         return dg.MaterializeResult(
             metadata={
+                **spark,
                 "version": manifest["version"],
                 "published_at": manifest["published_at"],
                 "tables": len(rows),

@@ -16,6 +16,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY as DBT_UNIQUE_ID
 from dagster_shared.record import replace
 
 from dagster_project.core.settings import Settings, get_settings
@@ -122,11 +123,48 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterat
             else "full refresh"
         )
     )
-    yield from dbt.cli(
-        dbt_build_args(settings, full_refresh=start is None), context=context, target_path=target
-    ).stream()
+    invocation = dbt.cli(dbt_build_args(settings, full_refresh=start is None), context=context, target_path=target)
+    streamed: set[str] = set()
+    for event in invocation.stream():
+        if isinstance(event, dg.Output):
+            streamed.add(event.output_name)
+        yield event
+    yield from models_missing_from_stream(context, invocation.get_artifact("run_results.json"), streamed)
     if settings.engine == "spark":
         # the Python steps downstream read the Spark tables' Parquet files through these views
         with connect(settings) as con:
             mirrored = mirror_spark_tables(con, settings)
         context.log.info(f"Spark tables readable from the ingestion database: {len(mirrored)}")
+
+
+def models_missing_from_stream(
+    context: dg.AssetExecutionContext, run_results: Mapping[str, Any], streamed: set[str]
+) -> Iterator[dg.Output]:
+    """Outputs for the models dbt built but whose event never reached Dagster.
+
+    Dagster reads dbt's events from its output, one JSON line each. A line that another writer
+    cut (Spark's JVM writes its warnings to the same stream) cannot be read, and its model would
+    count as not materialized: every step downstream of it would be skipped although dbt built it.
+    `run_results.json`, which dbt writes at the end, says what was built.
+    """
+    key_by_unique_id = {
+        spec.metadata[DBT_UNIQUE_ID]: spec.key
+        for spec in context.assets_def.specs
+        if DBT_UNIQUE_ID in spec.metadata and spec.key in context.selected_asset_keys
+    }
+    for result in run_results.get("results", []):
+        key = key_by_unique_id.get(result.get("unique_id"))
+        if key is None or result.get("status") != "success":
+            continue
+        output_name = key.to_python_identifier()
+        if output_name in streamed:
+            continue
+        context.log.warning(
+            f"dbt built {result['unique_id']}, but its event was lost from dbt's output; "
+            "recorded from run_results.json."
+        )
+        yield dg.Output(
+            None,
+            output_name=output_name,
+            metadata={"unique_id": result["unique_id"], "recorded_from": "run_results.json"},
+        )

@@ -156,3 +156,35 @@ def test_the_churn_backtest_reaches_the_same_auc_on_both_engines(builds: dict[st
     duckdb_auc, spark_auc = (_backtest_auc(builds[engine], _engine_environment(root, engine)) for engine in ENGINES)
     assert 0.0 <= duckdb_auc <= 1.0  # folds with positives: a number, not NaN
     assert duckdb_auc == pytest.approx(spark_auc, abs=AUC_TOLERANCE)
+
+
+def test_python_marts_are_written_back_and_read_by_spark(tmp_path: Path) -> None:
+    """The marts Python steps write (base tables in the ingestion database's `marts`) become Spark
+    tables with the same rows; dbt's marts (views there on Spark) are not copied."""
+    from dagster_project.core.warehouse import connect
+    from dagster_project.serve.spark_marts import write_back_python_marts
+
+    with _environment(**_engine_environment(tmp_path, "spark")):
+        settings = get_settings()
+        with connect(settings) as con:
+            con.execute("CREATE SCHEMA marts")
+            con.execute(
+                "CREATE TABLE marts.mart_scores AS SELECT range AS account_id, range / 7 AS score, "
+                "TIMESTAMP '2026-11-30 06:00:00' + to_days(range::INT) AS scored_at FROM range(1000)"
+            )
+            con.execute("CREATE VIEW marts.dbt_mart_view AS SELECT 1 AS x")
+            assert write_back_python_marts(con, settings) == ["mart_scores"]
+        shown = _dbt(
+            settings,
+            [
+                "show",
+                "--inline",
+                "select count(*) as n, sum(score) as total, max(scored_at) as newest from marts.mart_scores",
+                "--output",
+                "json",
+            ],
+        )
+    row = json.loads(shown[shown.index('{\n  "show"') :].split("\n}\n")[0] + "\n}")["show"][0]
+    assert row["n"] == 1000
+    assert row["total"] == pytest.approx(sum(i / 7 for i in range(1000)))
+    assert str(row["newest"]).startswith("2029-08-25")
