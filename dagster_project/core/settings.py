@@ -99,6 +99,14 @@ class Settings:
             "AHW_SPARK_DRIVER_MEMORY": self.spark_driver_memory,
         }
 
+    @property
+    def spark_parquet_dirs(self) -> list[Path]:
+        """On Spark, the folders that hold Spark tables' Parquet files (raw, dbt's, Python-written);
+        none on DuckDB."""
+        if self.engine != "spark":
+            return []
+        return [self.spark_raw_dir, self.spark_warehouse_dir, self.spark_marts_dir]
+
     def dbt_vars(self) -> dict[str, object]:
         """dbt vars that follow settings (the rest keep the defaults in dbt_project.yml)."""
         return {

@@ -6,6 +6,10 @@ Raw tables are rebuilt from the landing files on every ingest, so both operation
 files too (each file is rewritten beside itself and swapped in with an atomic rename); otherwise the
 next refresh would bring the rows back. Derived tables (staging, intermediate, marts) are rebuilt by
 the next refresh; erasure also deletes from them now, and from the published files.
+
+On Spark (AHW_ENGINE=spark) the same happens to the Spark tables' Parquet files: the raw folders,
+every table dbt built and the marts written back from Python (`parquet_dirs`). Each file that holds
+affected rows is rewritten without them, beside itself, and swapped in.
 """
 
 from __future__ import annotations
@@ -90,8 +94,11 @@ class RetentionResult:
     rows_kept: int = 0  # raw.events rows left
 
 
-def prune_events(con: duckdb.DuckDBPyConnection, landing_dir: Path, cutoff: dt.datetime) -> RetentionResult:
-    """Delete events that occurred before `cutoff` from raw, quarantine and the landing files."""
+def prune_events(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, cutoff: dt.datetime, spark_raw_dir: Path | None = None
+) -> RetentionResult:
+    """Delete events that occurred before `cutoff` from raw, quarantine and the landing files (and, on
+    Spark, from the raw events' Parquet folder)."""
     result = RetentionResult(cutoff=cutoff)
     literal = f"TIMESTAMP '{cutoff.isoformat(sep=' ')}'"
     older = f"TRY_CAST({EVENT_TIME_COLUMN} AS TIMESTAMP) < {literal}"
@@ -106,6 +113,8 @@ def prune_events(con: duckdb.DuckDBPyConnection, landing_dir: Path, cutoff: dt.d
         if _table_exists(con, schema, EVENTS_TABLE):
             removed = con.execute(f"DELETE FROM {schema}.{EVENTS_TABLE} WHERE {older}").fetchall()[0][0]
             result.rows_removed[f"{schema}.{EVENTS_TABLE}"] = int(removed)
+    if spark_raw_dir is not None:
+        result.rows_removed.update(rewrite_parquet_without(con, [spark_raw_dir / EVENTS_TABLE], older))
     if _table_exists(con, RAW_SCHEMA, EVENTS_TABLE):
         result.rows_kept = con.execute(f"SELECT count(*) FROM {RAW_SCHEMA}.{EVENTS_TABLE}").fetchall()[0][0]
     return result
@@ -149,6 +158,24 @@ def erase_from_landing(con: duckdb.DuckDBPyConnection, landing_dir: Path, accoun
     for path in landing_files(landing_dir):
         if ACCOUNT_COLUMN in file_columns(con, path.parent.name, path):
             counts[f"landing/{path.parent.name}/{path.name}"] = rewrite_without(con, path, _is_account(account_id))
+    return counts
+
+
+def rewrite_parquet_without(con: duckdb.DuckDBPyConnection, folders: list[Path], drop_sql: str) -> dict[str, int]:
+    """Rewrite every Parquet file under `folders` whose columns `drop_sql` can use, without the rows
+    where it is true; rows removed per file (keyed `spark/<path below the folder's parent>`)."""
+    counts: dict[str, int] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*.parquet")):
+            if path.name.startswith(".") or "metastore_db" in path.parts:
+                continue
+            try:
+                rows_removed = rewrite_without(con, path, drop_sql)
+            except duckdb.BinderException:
+                continue  # the file has no such column (a table without accounts or events)
+            counts[f"spark/{path.relative_to(folder.parent)}"] = rows_removed
     return counts
 
 
@@ -216,8 +243,10 @@ def erase_account(
     run_id: str,
     salt: str,
     erased_at: dt.datetime,
+    parquet_dirs: list[Path] | None = None,
 ) -> dict[str, int]:
-    """Remove one account from the landing files, every warehouse table and the published files.
+    """Remove one account from the landing files, every warehouse table and the published files
+    (and, on Spark, from the Parquet files under `parquet_dirs`).
 
     Landing files go first (they are what the next refresh reads), then the warehouse, then the
     published set; a rerun after a crash finishes the job. Fails when the account is found nowhere
@@ -228,6 +257,8 @@ def erase_account(
         raise ErasureError("erase_account needs an account_id: set ops.erase_account_data.config.account_id.")
     counts = erase_from_landing(con, landing_dir, account_id)
     counts.update(delete_account_rows(con, account_id))
+    if parquet_dirs:
+        counts.update(rewrite_parquet_without(con, parquet_dirs, _is_account(account_id)))
     if count_published_rows(publish_dir, account_id):
         counts.update(erase_from_published(publish_dir, account_id, run_id))
     if sum(counts.values()) == 0:

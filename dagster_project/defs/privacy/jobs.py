@@ -24,7 +24,9 @@ def prune_old_events(context: dg.OpExecutionContext, config: RetentionConfig) ->
     months = config.months or settings.retention_months
     cutoff = privacy.months_before(clock.now(), months)
     with connect(settings) as con:
-        result = privacy.prune_events(con, settings.landing_dir, cutoff)
+        result = privacy.prune_events(
+            con, settings.landing_dir, cutoff, settings.spark_raw_dir if settings.engine == "spark" else None
+        )
     removed = sum(result.rows_removed.values())
     context.log.info(f"Pruned events before {cutoff:%Y-%m-%d %H:%M} ({months} months): {removed} rows removed.")
     return dg.Output(
@@ -69,6 +71,7 @@ def erase_account_data(context: dg.OpExecutionContext, config: EraseAccountConfi
             run_id=context.run_id,
             salt=settings.pii_salt,
             erased_at=erased_at,
+            parquet_dirs=settings.spark_parquet_dirs,
         )
     removed = sum(counts.values())
     touched = {location: n for location, n in counts.items() if n}

@@ -158,12 +158,20 @@ def test_the_churn_backtest_reaches_the_same_auc_on_both_engines(builds: dict[st
     assert duckdb_auc == pytest.approx(spark_auc, abs=AUC_TOLERANCE)
 
 
-def test_python_marts_are_written_back_and_read_by_spark(tmp_path: Path) -> None:
+def _spark_show(settings: Settings, sql: str) -> dict:
+    shown = _dbt(settings, ["show", "--inline", sql, "--output", "json"])
+    return json.loads(shown[shown.index('{\n  "show"') :].split("\n}\n")[0] + "\n}")["show"][0]
+
+
+def test_python_marts_are_written_back_to_spark_and_erasure_reaches_them(tmp_path: Path) -> None:
     """The marts Python steps write (base tables in the ingestion database's `marts`) become Spark
-    tables with the same rows; dbt's marts (views there on Spark) are not copied."""
+    tables with the same rows; dbt's marts (views there on Spark) are not copied. An erasure
+    rewrites their Parquet files, and Spark no longer reads the account."""
     from dagster_project.core.warehouse import connect
+    from dagster_project.serve import privacy
     from dagster_project.serve.spark_marts import write_back_python_marts
 
+    summary = "select count(*) as n, sum(score) as total, max(scored_at) as newest from marts.mart_scores"
     with _environment(**_engine_environment(tmp_path, "spark")):
         settings = get_settings()
         with connect(settings) as con:
@@ -174,17 +182,14 @@ def test_python_marts_are_written_back_and_read_by_spark(tmp_path: Path) -> None
             )
             con.execute("CREATE VIEW marts.dbt_mart_view AS SELECT 1 AS x")
             assert write_back_python_marts(con, settings) == ["mart_scores"]
-        shown = _dbt(
-            settings,
-            [
-                "show",
-                "--inline",
-                "select count(*) as n, sum(score) as total, max(scored_at) as newest from marts.mart_scores",
-                "--output",
-                "json",
-            ],
-        )
-    row = json.loads(shown[shown.index('{\n  "show"') :].split("\n}\n")[0] + "\n}")["show"][0]
-    assert row["n"] == 1000
-    assert row["total"] == pytest.approx(sum(i / 7 for i in range(1000)))
-    assert str(row["newest"]).startswith("2029-08-25")
+        row = _spark_show(settings, summary)
+        assert row["n"] == 1000
+        assert row["total"] == pytest.approx(sum(i / 7 for i in range(1000)))
+        assert str(row["newest"]).startswith("2029-08-25")
+
+        with connect(settings) as con:
+            removed = privacy.rewrite_parquet_without(con, settings.spark_parquet_dirs, privacy._is_account("999"))
+        assert removed == {"spark/python_marts/mart_scores/part-00000.parquet": 1}
+        row = _spark_show(settings, summary)
+    assert row["n"] == 999
+    assert str(row["newest"]).startswith("2029-08-24")

@@ -54,3 +54,39 @@ def test_erasing_an_unknown_account_fails_clearly(tmp_path):
             con, tmp_path / "landing", tmp_path / "published", "  ", "run", "salt", dt.datetime(2026, 1, 1)
         )
     assert con.execute("SELECT count(*) FROM raw.accounts").fetchall() == [(1,)]
+
+
+def test_spark_parquet_files_lose_the_account_and_keep_everything_else(tmp_path):
+    # Spark's layout: a raw folder, a day-partitioned dbt table, a table without accounts, and the
+    # local catalog, which is never touched.
+    con = duckdb.connect()
+    raw = tmp_path / "raw" / "accounts"
+    day = tmp_path / "warehouse" / "intermediate.db" / "int_account_daily_activity" / "activity_date=2026-11-20"
+    plans = tmp_path / "warehouse" / "staging.db" / "stg_billing__plans"
+    catalog = tmp_path / "warehouse" / "metastore_db"
+    for folder in (raw, day, plans, catalog):
+        folder.mkdir(parents=True)
+    con.execute(f"COPY (SELECT 'acc_' || range AS account_id FROM range(5)) TO '{raw}/part-0.parquet'")
+    con.execute(
+        f"COPY (SELECT 'acc_' || (range % 3) AS account_id, range AS events FROM range(9)) "
+        f"TO '{day}/part-0.snappy.parquet'"
+    )
+    con.execute(f"COPY (SELECT 'basic' AS plan) TO '{plans}/part-0.parquet'")
+    con.execute(f"COPY (SELECT 'acc_1' AS account_id) TO '{catalog}/not-a-table.parquet'")
+
+    counts = privacy.rewrite_parquet_without(
+        con, [tmp_path / "raw", tmp_path / "warehouse"], privacy._is_account("acc_1")
+    )
+
+    assert counts == {
+        "spark/raw/accounts/part-0.parquet": 1,
+        "spark/warehouse/intermediate.db/int_account_daily_activity/activity_date=2026-11-20/part-0.snappy.parquet": 3,
+    }
+
+    def ids(path):
+        return sorted(r[0] for r in con.execute(f"SELECT account_id FROM read_parquet('{path}')").fetchall())
+
+    assert ids(raw / "part-0.parquet") == ["acc_0", "acc_2", "acc_3", "acc_4"]
+    assert ids(day / "part-0.snappy.parquet") == ["acc_0"] * 3 + ["acc_2"] * 3
+    assert ids(catalog / "not-a-table.parquet") == ["acc_1"]
+    assert sorted(p.name for p in day.iterdir()) == ["part-0.snappy.parquet"]  # no temporary file left
