@@ -48,6 +48,21 @@ def spark_tables(settings: Settings, schema: str) -> list[str]:
 DBT_SCHEMAS = ("staging", "intermediate", "marts")
 
 
+def _as_duckdb_types(con: duckdb.DuckDBPyConnection, settings: Settings, schema: str, table: str) -> str:
+    """SELECT over a Spark table's files with the types the DuckDB engine's table has.
+
+    Spark writes its timestamps as instants, which DuckDB reads as TIMESTAMP WITH TIME ZONE; the
+    warehouse's timestamps are UTC without a zone (the contract), so they become that again. Without
+    it, pandas would get zone-aware columns on Spark and naive ones on DuckDB."""
+    reader = parquet_reader(settings, schema, table)
+    columns = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+    parts = [
+        f'timezone(\'UTC\', "{name}") AS "{name}"' if data_type == "TIMESTAMP WITH TIME ZONE" else f'"{name}"'
+        for name, data_type, *_ in columns
+    ]
+    return f"SELECT {', '.join(parts)} FROM {reader}"
+
+
 def attach_spark_schemas(con: duckdb.DuckDBPyConnection, settings: Settings, schemas: list[str]) -> list[str]:
     """Make every Spark table of `schemas` a view of the same name in `con`; returns their names.
 
@@ -64,9 +79,7 @@ def attach_spark_schemas(con: duckdb.DuckDBPyConnection, settings: Settings, sch
             ).fetchall()
             if kind and kind[0][0] != "VIEW":
                 con.execute(f"DROP TABLE {schema}.{table}")
-            con.execute(
-                f"CREATE OR REPLACE VIEW {schema}.{table} AS SELECT * FROM {parquet_reader(settings, schema, table)}"
-            )
+            con.execute(f"CREATE OR REPLACE VIEW {schema}.{table} AS {_as_duckdb_types(con, settings, schema, table)}")
             mirrored.append(f"{schema}.{table}")
     return mirrored
 

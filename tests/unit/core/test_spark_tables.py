@@ -49,3 +49,19 @@ def test_mirroring_replaces_a_stale_duckdb_table_of_the_same_name(settings, tmp_
     assert con.execute("SELECT account_id, seats FROM marts.dim_accounts").fetchall() == [("a1", 3)]
     # what Python wrote stays
     assert con.execute("SELECT account_id FROM marts.mart_account_health").fetchall() == [("python",)]
+
+
+def test_spark_instants_read_as_utc_timestamps_without_a_zone(settings) -> None:
+    # Spark writes TIMESTAMP as an instant; the DuckDB engine's tables hold naive UTC timestamps.
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'America/New_York'")
+    folder = settings.spark_warehouse_dir / "staging.db" / "stg_cs__activities"
+    folder.mkdir(parents=True)
+    con.execute(
+        "COPY (SELECT 'x1' AS activity_id, TIMESTAMPTZ '2026-11-20 23:30:00+00' AS created_at) "
+        f"TO '{folder / 'part-0.parquet'}'"
+    )
+    attach_spark_schemas(con, settings, ["staging"])
+    assert con.execute("SELECT typeof(created_at), created_at::VARCHAR FROM staging.stg_cs__activities").fetchall() == [
+        ("TIMESTAMP", "2026-11-20 23:30:00")
+    ]
