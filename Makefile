@@ -6,6 +6,9 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # The project's tools (dbt, dagster) first on PATH: `dagster dev` re-parses the dbt project with `dbt`.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
+# With AHW_ENGINE=spark in the environment, `make run` and `make dev` install the spark extra too.
+ENGINE_EXTRA := $(if $(filter spark,$(AHW_ENGINE)),install-spark)
+
 .PHONY: install install-spark run test test-slow test-spark lint dev check-defs bench clean
 
 install: $(VENV)/.installed
@@ -26,7 +29,7 @@ $(VENV)/.installed-spark: $(VENV)/.installed
 
 ## Simulate a company (if the landing folder is empty), run the whole pipeline, print the riskiest accounts.
 ## The run is launched through workspace.yaml, so the UI lists it under its job (deploy/launch.py).
-run: install
+run: install $(ENGINE_EXTRA)
 	mkdir -p $(DAGSTER_HOME)
 	test -f $(DAGSTER_HOME)/dagster.yaml || cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/ahw prepare
@@ -59,7 +62,7 @@ test-spark: install-spark
 
 ## The Dagster UI on http://127.0.0.1:3000 (webserver and daemon). `dagster dev` rather than `dg dev`:
 ## the `dg` CLI is a separate package (dagster-dg-cli) this project does not install.
-dev: install
+dev: install $(ENGINE_EXTRA)
 	mkdir -p $(DAGSTER_HOME)
 	test -f $(DAGSTER_HOME)/dagster.yaml || cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/ahw prepare

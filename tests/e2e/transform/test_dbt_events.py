@@ -2,22 +2,27 @@
 
 Dagster reads dbt's events from dbt's output, one JSON line each, and dbt's output also carries
 whatever the adapter's other writers print (Spark's JVM logs to the same stream). Here a wrapper
-around the real dbt cuts the line that reports one model as built, the way an interleaved
+around the real dbt cuts the line that reports one model as built (LogModelResult, the
+event Dagster reads for dbt Core), the way an interleaved
 warning does. The model must still be recorded (from `run_results.json`), so nothing downstream of
 it is skipped.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import textwrap
 
 import dagster as dg
+import pytest
 
+from dagster_project.cli.engines import load_raw
+from dagster_project.core.settings import get_settings
 from dagster_project.defs.resources import ProjectDbtCliResource, dbt
 from dagster_project.defs.transform.assets import dbt_models
 from dagster_project.defs.transform.project import dbt_project
-from tests.e2e.finished_run import company_copy, use_company
+from dagster_project.simulate import SimulationConfig, generate
 
 CUT_MODEL = "stg_product__accounts"
 KEPT_MODEL = "stg_product__users"
@@ -27,7 +32,7 @@ WRAPPER = """\
 import subprocess, sys
 dbt = subprocess.Popen([{dbt!r}, *sys.argv[1:]], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 for line in dbt.stdout:
-    if b'"NodeFinished"' in line and b'"model.account_health.{model}"' in line:
+    if b'"LogModelResult"' in line and b'"model.account_health.{model}"' in line:
         # a warning written into the middle of the line, as another writer of the stream would
         line = line[:60] + b"WARN Utils: Service 'SparkUI' could not bind\\n" + line[60:]
     sys.stdout.buffer.write(line)
@@ -36,22 +41,29 @@ sys.exit(dbt.wait())
 """
 
 
-def test_a_built_model_whose_event_line_was_cut_is_still_materialized(tmp_path_factory):
-    company = company_copy(tmp_path_factory, "dbt-events")
-    wrapper = company.root.parent / "dbt-cutting-one-line"
+def test_a_built_model_whose_event_line_was_cut_is_still_materialized(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("AHW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("AHW_LANDING_DIR", str(tmp_path / "landing"))
+    monkeypatch.setenv("AHW_NOW", "2026-11-23T05:00:00")
+    monkeypatch.delenv("DBT_TARGET", raising=False)
+    generate(SimulationConfig(n_accounts=10, months=2, end_date=dt.date(2026, 11, 22)), tmp_path / "landing")
+    load_raw(get_settings())  # the raw tables the two staging models read
+    wrapper = tmp_path / "dbt-cutting-one-line"
     wrapper.write_text(textwrap.dedent(WRAPPER).format(python=sys.executable, dbt=dbt.dbt_executable, model=CUT_MODEL))
     wrapper.chmod(0o755)
-    selected = [dg.AssetKey(["staging", CUT_MODEL]), dg.AssetKey(["staging", KEPT_MODEL])]
-    with use_company(company):
-        result = dg.materialize(
-            [dbt_models],
-            selection=selected,
-            resources={"dbt": ProjectDbtCliResource(project_dir=dbt_project, dbt_executable=str(wrapper))},
-            raise_on_error=False,
-        )
+    # every staging model, so the tests that join staging models (relationships) find their tables
+    selected = sorted(key for key in dbt_models.keys if key.path[0] == "staging")
+    cut, kept = dg.AssetKey(["staging", CUT_MODEL]), dg.AssetKey(["staging", KEPT_MODEL])
+    assert {cut, kept} <= set(selected)
+    result = dg.materialize(
+        [dbt_models],
+        selection=selected,
+        resources={"dbt": ProjectDbtCliResource(project_dir=dbt_project, dbt_executable=str(wrapper))},
+        raise_on_error=False,
+    )
     assert result.success
     materialized = {e.asset_key: e for e in result.get_asset_materialization_events()}
     assert set(materialized) == set(selected)
-    recovered = materialized[selected[0]].materialization.metadata
-    assert recovered["recorded_from"].value == "run_results.json"
-    assert "recorded_from" not in materialized[selected[1]].materialization.metadata
+    assert materialized[cut].materialization.metadata["recorded_from"].value == "run_results.json"
+    assert [key for key, e in materialized.items() if "recorded_from" in e.materialization.metadata] == [cut]
+    assert "recorded_from" not in materialized[kept].materialization.metadata
