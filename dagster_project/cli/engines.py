@@ -9,15 +9,11 @@ trying a change on Spark from a shell:
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from dagster_project.core import clock
 from dagster_project.core.contract import TABLES
-from dagster_project.core.settings import DBT_PROJECT_DIR, Settings, get_settings
+from dagster_project.core.dbt_runner import run_dbt
+from dagster_project.core.settings import Settings, get_settings
 from dagster_project.core.warehouse import connect
 from dagster_project.ingest.landing import load_table
 from dagster_project.ingest.spark_raw import export_raw_tables
@@ -36,34 +32,6 @@ def load_raw(settings: Settings) -> dict[str, int]:
         if settings.engine == "spark":
             export_raw_tables(con, settings.spark_raw_dir)
     return kept
-
-
-def dbt_command(settings: Settings, args: list[str]) -> list[str]:
-    """A dbt command line on the configured engine, with the settings' vars and its own target path."""
-    return [
-        str(Path(sys.executable).parent / "dbt"),
-        *args,
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(settings.data_dir / "dbt_target" / settings.engine),
-        "--vars",
-        json.dumps(settings.dbt_vars()),
-    ]
-
-
-def run_dbt(settings: Settings, args: list[str]) -> subprocess.CompletedProcess:
-    """Run dbt (`args`, e.g. ["build"]) on the configured engine; output captured, never raises."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return subprocess.run(
-        dbt_command(settings, args),
-        env={**os.environ, **settings.export_for_dbt()},
-        cwd=settings.data_dir,
-        capture_output=True,
-        text=True,
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

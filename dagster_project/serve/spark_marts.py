@@ -15,6 +15,7 @@ import json
 
 import duckdb
 
+from dagster_project.core.dbt_runner import run_dbt
 from dagster_project.core.settings import Settings
 from dagster_project.ingest.spark_raw import export_table
 
@@ -48,8 +49,6 @@ def export_python_marts(con: duckdb.DuckDBPyConnection, settings: Settings) -> l
 
 def register_in_spark(settings: Settings, tables: list[str]) -> None:
     """Make each exported folder the Spark table `marts.<table>` (one `dbt run-operation`)."""
-    from dagster_project.cli.engines import run_dbt
-
     arguments = {"schema": MARTS_SCHEMA, "root": str(settings.spark_marts_dir), "tables": tables}
     result = run_dbt(settings, ["run-operation", "register_parquet_tables", "--args", json.dumps(arguments)])
     if result.returncode != 0:
