@@ -366,7 +366,10 @@ def run(scale_name: str, out_dir: Path, reuse_company: bool = False, engine: str
             if not (reuse and path in (landing, held)):
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
     root.mkdir(parents=True, exist_ok=True)
-    _configure_environment(root, dt.datetime.combine(last_day, dt.time(5)))
+    # The full run happens at the end of the last simulated day: every row of that day (a
+    # subscription renewed in its afternoon, say) is in the past, and the newest daily partition is
+    # still the day before, so the held-back delivery is the next morning's partition.
+    _configure_environment(root, dt.datetime.combine(last_day, dt.time.max))
 
     result = BenchResult(
         scale=scale_name,
