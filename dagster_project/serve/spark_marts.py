@@ -18,8 +18,7 @@ import duckdb
 from dagster_project.core.dbt_runner import run_dbt
 from dagster_project.core.settings import Settings
 from dagster_project.ingest.spark_raw import export_table
-
-MARTS_SCHEMA = "marts"
+from dagster_project.serve.publish import MARTS_SCHEMA
 
 
 class SparkWriteBackError(RuntimeError):
