@@ -182,6 +182,13 @@ class BenchResult:
         )
         return data
 
+    @classmethod
+    def from_json(cls, data: dict) -> BenchResult:
+        """A result read back from its JSON file (the derived numbers are recomputed)."""
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        known["stages"] = [Stage(**stage) for stage in data.get("stages", [])]
+        return cls(**known)
+
 
 def _target(measured: float, limit: float) -> dict:
     return {"measured": measured, "target": limit, "met": measured <= limit, "over_by": max(0.0, measured / limit - 1)}
@@ -488,6 +495,37 @@ def render(result: BenchResult) -> str:
     return "\n".join(lines)
 
 
+def compare(results: list[BenchResult]) -> str:
+    """Runs side by side (e.g. the same scale on both engines) as one Markdown table: wall time and
+    peak memory per stage, the whole pipeline, the daily job and the machine's load."""
+    gib = 1024**3
+    header = [f"{r.engine} ({r.scale}, {r.commit})" for r in results]
+    lines = ["| stage | " + " | ".join(header) + " |", "| --- |" + " --- |" * len(results)]
+
+    def row(label: str, cells: list[str]) -> None:
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+
+    names = list(dict.fromkeys(stage.name for r in results for stage in r.stages))
+    for name in names:
+        cells = []
+        for r in results:
+            stage = next((s for s in r.stages if s.name == name), None)
+            cells.append("not run" if stage is None else f"{stage.seconds:.1f} s, {stage.peak_memory_bytes / gib:.2f} GiB")
+        row(name, cells)
+    row(f"**whole pipeline** ({' + '.join(PIPELINE_STAGES)})", [f"**{r.pipeline_seconds:.1f} s**" for r in results])
+    row("daily job (incremental refresh + score + publish)", [f"{r.daily_job_seconds:.1f} s" for r in results])
+    row("peak memory (process tree)", [f"{r.peak_memory_bytes / gib:.2f} GiB" for r in results])
+    row("events", [f"{r.rows.get('raw.events', 0):,}" for r in results])
+    row("mean load", [f"{r.mean_load_average:.1f} on {r.cpu_count} cores" for r in results])
+    if len(results) > 1 and results[0].pipeline_seconds:
+        base = results[0]
+        row(
+            f"whole pipeline vs {base.engine}",
+            [f"{r.pipeline_seconds / base.pipeline_seconds:.1f}x" for r in results],
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ahw bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
@@ -509,7 +547,17 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("AHW_ENGINE") or "duckdb",
         help="the warehouse engine of the dbt models (default: AHW_ENGINE, else duckdb; docs/engines.md)",
     )
+    parser.add_argument(
+        "--compare",
+        nargs="+",
+        type=Path,
+        metavar="RESULT_JSON",
+        help="print earlier results (data/bench/*.json) side by side as one table instead of running",
+    )
     args = parser.parse_args(argv)
+    if args.compare:
+        print(compare([BenchResult.from_json(json.loads(path.read_text())) for path in args.compare]))
+        return 0
     result = run(args.scale, args.out.resolve(), reuse_company=args.reuse_company, engine=args.engine)
     stamp = clock.wall_clock().strftime("%Y%m%dT%H%M%SZ")  # the report file is named after when the bench ran
     suffix = "" if args.engine == "duckdb" else f"-{args.engine}"

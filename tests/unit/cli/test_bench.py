@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from dagster_project.cli.bench import BenchResult, Stage, render
+from dagster_project.cli.bench import BenchResult, Stage, compare, render
 
 
 def _result() -> BenchResult:
@@ -54,3 +54,17 @@ def test_report_and_json_carry_stages_steps_and_slowest_nodes():
     assert "incremental_vs_full" in text and "missed by" in text
     data = json.loads(json.dumps(result.to_json()))
     assert data["daily_job_seconds"] == 33.0 and data["stages"][2]["peak_memory_bytes"] == 5 * 1024**3
+
+
+def test_results_read_back_from_json_compare_side_by_side():
+    duckdb_run = BenchResult.from_json(json.loads(json.dumps(_result().to_json())))
+    assert duckdb_run.pipeline_seconds == 455.0 and duckdb_run.stages[1].peak_memory_bytes == 4 * 1024**3
+    spark_run = _result()
+    spark_run.engine = "spark"
+    spark_run.stages[2] = Stage("dbt_full_build", 570.0, peak_memory_bytes=6 * 1024**3)
+    spark_run.stages = spark_run.stages[:-1]  # its daily job did not finish
+    table = compare([duckdb_run, spark_run]).splitlines()
+    assert table[0] == "| stage | duckdb (large, abc1234) | spark (large, abc1234) |"
+    assert "| dbt_full_build | 190.0 s, 5.00 GiB | 570.0 s, 6.00 GiB |" in table
+    assert "| daily_score_publish | 7.0 s, 0.00 GiB | not run |" in table
+    assert "| whole pipeline vs duckdb | 1.0x | 1.8x |" in table  # 835 s / 455 s
