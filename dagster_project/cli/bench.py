@@ -510,7 +510,8 @@ def compare(results: list[BenchResult]) -> str:
         cells = []
         for r in results:
             stage = next((s for s in r.stages if s.name == name), None)
-            cells.append("not run" if stage is None else f"{stage.seconds:.1f} s, {stage.peak_memory_bytes / gib:.2f} GiB")
+            peak = 0 if stage is None else stage.peak_memory_bytes / gib
+            cells.append("not run" if stage is None else f"{stage.seconds:.1f} s, {peak:.2f} GiB")
         row(name, cells)
     row(f"**whole pipeline** ({' + '.join(PIPELINE_STAGES)})", [f"**{r.pipeline_seconds:.1f} s**" for r in results])
     row("daily job (incremental refresh + score + publish)", [f"{r.daily_job_seconds:.1f} s" for r in results])
