@@ -37,10 +37,12 @@ run: install $(ENGINE_EXTRA)
 	$(BIN)/python deploy/launch.py full_refresh --tags "$$($(BIN)/ahw full-refresh-tags)"
 	$(BIN)/ahw report
 
-## Unit, dbt and end-to-end tests.
+## Unit, dbt and end-to-end tests, on two pytest-xdist workers (a test file, or the modules sharing
+## one pipeline run, stay on one worker: tests/conftest.py). TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= 2
 test: install
 	$(BIN)/ahw prepare --manifest-only
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 ## Linters: ruff (lint and format) for Python; sqlfluff (dbt templater) for the dbt project. Zero findings.
 lint: install
@@ -51,14 +53,14 @@ lint: install
 ## Also the slow data-quality tests (10x scale, the full job run twice).
 test-slow: install
 	$(BIN)/ahw prepare --manifest-only
-	AHW_SLOW_TESTS=1 $(BIN)/pytest
+	AHW_SLOW_TESTS=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 ## The engine parity test: one small simulated company built on DuckDB and on Spark must give the
-## same warehouse (tests/e2e/engines). A few minutes.
+## same warehouse (tests/e2e/engines), and every other test marked `spark`. A few minutes.
 test-spark: install-spark
 	@command -v java >/dev/null || { echo "make test-spark: Spark needs Java 17 (java on the PATH)"; exit 1; }
 	$(BIN)/ahw prepare --manifest-only
-	$(BIN)/pytest -m spark tests/e2e/engines
+	$(BIN)/pytest -m spark
 
 ## The Dagster UI on http://127.0.0.1:3000 (webserver and daemon). `dagster dev` rather than `dg dev`:
 ## the `dg` CLI is a separate package (dagster-dg-cli) this project does not install.

@@ -21,9 +21,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 SLOW_ENV = "AHW_SLOW_TESTS"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """Tests marked slow run with AHW_SLOW_TESTS=1 or when selected with -m slow; tests marked spark
-    only when selected with -m spark (`make test-spark`). The default run stays fast."""
+    only when selected with -m spark (`make test-spark`). The default run stays fast.
+
+    On pytest-xdist workers (`make test`: --dist loadgroup), a test file is one group unless it
+    names its own (the modules of the shared full_refresh run, tests/e2e/finished_run.py): a
+    module's fixtures are built once, on one worker."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
     selected = config.getoption("-m") or ""
     skips = {}
     if not (os.environ.get(SLOW_ENV) == "1" or "slow" in selected):

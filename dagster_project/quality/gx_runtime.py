@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import gc
+import importlib
 import multiprocessing
 import os
 import sys
@@ -62,24 +63,35 @@ def runtime_environment(settings: Settings | None = None) -> dict[str, str]:
     }
 
 
+# pyspark's modules whose import checks that `__main__` has a file, and exits the process if not
+SPARK_CONNECT_MODULES = ("pyspark.sql.connect", "pyspark.ml.connect")
+
+
 def import_gx():
-    """Import Great Expectations (the package) without letting it probe pyspark.
+    """Import Great Expectations (the package) without letting it probe Spark Connect.
 
     GX looks for pyspark when it is imported. With the spark extra installed (docs/engines.md),
-    importing pyspark's Spark Connect module in a process whose `__main__` has no file (a Dagster
-    step process) exits that process: pyspark takes it for a doctest run. GX validates DuckDB tables
-    here, never Spark ones, so during its import pyspark counts as absent (unless this process
-    imported pyspark itself before).
+    importing pyspark's Spark Connect modules in a process whose `__main__` has no file (a Dagster
+    step process, a pytest-xdist worker) exits that process: pyspark takes it for a doctest run.
+    GX validates DuckDB tables here, never Spark ones, so during its import pyspark counts as
+    absent; if this process imported pyspark itself before, its Spark Connect modules do (unless
+    they are imported already, and so did not exit it).
     """
-    if "pyspark" in sys.modules or "great_expectations" in sys.modules:
-        import great_expectations as gx
+    if "great_expectations" not in sys.modules:
+        hidden = (
+            [name for name in SPARK_CONNECT_MODULES if name not in sys.modules]
+            if "pyspark" in sys.modules
+            else ["pyspark"]
+        )
+        for name in hidden:
+            sys.modules[name] = None  # importing it raises ImportError, which GX handles
+        try:
+            importlib.import_module("great_expectations")
+        finally:
+            for name in hidden:
+                del sys.modules[name]
+    import great_expectations as gx
 
-        return gx
-    sys.modules["pyspark"] = None  # `import pyspark` raises ImportError, which GX handles
-    try:
-        import great_expectations as gx
-    finally:
-        del sys.modules["pyspark"]
     return gx
 
 

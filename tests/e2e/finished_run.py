@@ -122,6 +122,11 @@ def run_job(name: str, instance: dg.DagsterInstance | None = None, **kwargs) -> 
 
 _session: dict = {}
 
+# `make test` runs the suite on two pytest-xdist workers (--dist loadgroup). The run lives in one
+# worker's memory, so every module that uses it marks itself with this group: they all run on the
+# same worker, and the company is simulated and run once, not once per worker.
+SHARED_RUN = pytest.mark.xdist_group("finished_run")
+
 
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> FinishedRun:
     """The shared full_refresh run (simulated and run the first time it is asked for).

@@ -30,7 +30,9 @@ from pathlib import Path
 import pytest
 
 from dagster_project.core.settings import REPO_ROOT
-from tests.e2e.finished_run import DAGSTER_YAML, RUN_AT, Company, company_copy, finished_run
+from tests.e2e.finished_run import DAGSTER_YAML, RUN_AT, SHARED_RUN, Company, company_copy, finished_run
+
+pytestmark = SHARED_RUN
 
 LOCATION = "dagster_project.definitions"
 REPOSITORY = "__repository__"

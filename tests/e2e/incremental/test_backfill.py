@@ -10,7 +10,9 @@ import dagster as dg
 
 from dagster_project.core.warehouse import connect
 from dagster_project.defs.transform.assets import dbt_models
-from tests.e2e.finished_run import END_DATE, company_copy, run_job, use_company
+from tests.e2e.finished_run import END_DATE, SHARED_RUN, company_copy, run_job, use_company
+
+pytestmark = SHARED_RUN
 
 RANGE_START, RANGE_END = END_DATE - dt.timedelta(days=9), END_DATE - dt.timedelta(days=5)
 LOOKBACK_DAYS = 3  # the default look-back window

@@ -17,7 +17,9 @@ from dagster_project.core.settings import get_settings
 from dagster_project.core.warehouse import connect
 from dagster_project.ml import artifacts
 from dagster_project.ml.train import CANDIDATE_KINDS
-from tests.e2e.finished_run import finished_run, use_company
+from tests.e2e.finished_run import SHARED_RUN, finished_run, use_company
+
+pytestmark = SHARED_RUN
 
 
 @pytest.fixture(scope="module")

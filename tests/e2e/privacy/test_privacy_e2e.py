@@ -18,7 +18,9 @@ from dagster_project.core import clock
 from dagster_project.core.settings import get_settings
 from dagster_project.core.warehouse import sql_literal
 from dagster_project.serve import privacy, publish
-from tests.e2e.finished_run import company_copy, run_job, use_company
+from tests.e2e.finished_run import SHARED_RUN, company_copy, run_job, use_company
+
+pytestmark = SHARED_RUN
 
 NON_TEXT_TYPES = (
     "BIGINT",

@@ -22,8 +22,10 @@ import pytest
 from dagster_project.defs.partitions import full_refresh_tags
 from dagster_project.serve import publish
 from dagster_project.simulate.faults import inject_faults
-from tests.e2e.finished_run import company_copy, run_job, use_company
+from tests.e2e.finished_run import SHARED_RUN, company_copy, run_job, use_company
 from tests.e2e.publish.reader import fingerprint
+
+pytestmark = SHARED_RUN
 
 REPO = Path(__file__).resolve().parents[3]
 PUBLISHED = dg.AssetKey(["published", "marts"])

@@ -83,6 +83,7 @@ def _settings_seen_through_gx() -> tuple:
 
 def test_gx_opens_the_warehouse_with_the_project_duckdb_settings(tmp_path, monkeypatch):
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     import duckdb
 
@@ -93,6 +94,7 @@ def test_gx_opens_the_warehouse_with_the_project_duckdb_settings(tmp_path, monke
     monkeypatch.setenv("AHW_DUCKDB_THREADS", "1")
     duckdb.connect(str(tmp_path / "warehouse.duckdb")).close()
     # in a child, as gx_runtime.validate does: GX's DuckDB objects must not outlive the test process
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        limit, threads, spill = pool.apply(_settings_seen_through_gx)
+    # (an executor, not a Pool: a child that dies fails the test instead of leaving it waiting)
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+        limit, threads, spill = pool.submit(_settings_seen_through_gx).result()
     assert (limit, threads, spill) == ("953.6 MiB", 1, str(tmp_path / "spill"))
