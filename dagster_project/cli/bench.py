@@ -505,14 +505,14 @@ def compare(results: list[BenchResult]) -> str:
     def row(label: str, cells: list[str]) -> None:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
-    names = list(dict.fromkeys(stage.name for r in results for stage in r.stages))
-    for name in names:
-        cells = []
-        for r in results:
-            stage = next((s for s in r.stages if s.name == name), None)
-            peak = 0 if stage is None else stage.peak_memory_bytes / gib
-            cells.append("not run" if stage is None else f"{stage.seconds:.1f} s, {peak:.2f} GiB")
-        row(name, cells)
+    def cell(r: BenchResult, name: str) -> str:
+        stage = next((s for s in r.stages if s.name == name), None)
+        if stage is None:
+            return "not run"
+        return f"{stage.seconds:.1f} s, {stage.peak_memory_bytes / gib:.2f} GiB"
+
+    for name in dict.fromkeys(stage.name for r in results for stage in r.stages):
+        row(name, [cell(r, name) for r in results])
     row(f"**whole pipeline** ({' + '.join(PIPELINE_STAGES)})", [f"**{r.pipeline_seconds:.1f} s**" for r in results])
     row("daily job (incremental refresh + score + publish)", [f"{r.daily_job_seconds:.1f} s" for r in results])
     row("peak memory (process tree)", [f"{r.peak_memory_bytes / gib:.2f} GiB" for r in results])

@@ -77,22 +77,19 @@ def import_gx():
     absent; if this process imported pyspark itself before, its Spark Connect modules do (unless
     they are imported already, and so did not exit it).
     """
-    if "great_expectations" not in sys.modules:
-        hidden = (
-            [name for name in SPARK_CONNECT_MODULES if name not in sys.modules]
-            if "pyspark" in sys.modules
-            else ["pyspark"]
-        )
+    if "great_expectations" in sys.modules:
+        hidden = []
+    elif "pyspark" in sys.modules:
+        hidden = [name for name in SPARK_CONNECT_MODULES if name not in sys.modules]
+    else:
+        hidden = ["pyspark"]
+    for name in hidden:
+        sys.modules[name] = None  # importing it raises ImportError, which GX handles
+    try:
+        return importlib.import_module("great_expectations")
+    finally:
         for name in hidden:
-            sys.modules[name] = None  # importing it raises ImportError, which GX handles
-        try:
-            importlib.import_module("great_expectations")
-        finally:
-            for name in hidden:
-                del sys.modules[name]
-    import great_expectations as gx
-
-    return gx
+            del sys.modules[name]
 
 
 def _register_duckdb_persisted_connection() -> None:
